@@ -1,0 +1,56 @@
+"""A simple health gate: abort when the new version's error rate over a window is too high.
+
+It plays the part of an Argo Rollouts AnalysisRun or a Flagger ``request-success-rate``
+check, reduced to one rule: every ``interval``, look at the requests charged to the new
+version in the last ``window``; with at least ``minRequests`` of them, a failed fraction above
+``maxErrorRate`` fails the check, and a failed check aborts the rollout (Argo's default
+``failureLimit`` 0, ``argo-rollouts analysis/analysis.go assessMetricStatus``; Flagger's
+default ``threshold`` 1, ``fluxcd/flagger pkg/controller/scheduler.go``). Fewer requests give
+no verdict, which is why a small canary share needs a longer window to catch a bad release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+if TYPE_CHECKING:
+    from simdeploy.scenario import HealthGate
+    from simdeploy.strategies.context import Rollout
+
+__all__ = ["HealthWatch"]
+
+
+class HealthWatch:
+    """Checks the gate periodically and interrupts the rollout process when it fails."""
+
+    def __init__(self, ctx: Rollout, gate: HealthGate, target: simpy.Process) -> None:
+        self.ctx = ctx
+        self.gate = gate
+        self.target = target
+        self.failed = False
+        self._active = True
+        ctx.env.process(self._watch())
+
+    def stop(self) -> None:
+        """The rollout has moved past the analysed phase."""
+        self._active = False
+
+    def _watch(self) -> Generator[simpy.Event, Any, None]:
+        env, gate = self.ctx.env, self.gate
+        version = self.ctx.new_version
+        while True:
+            yield env.timeout(gate.interval)
+            if not self._active or not self.target.is_alive:
+                return
+            requests, failed = self.ctx.recorder.window(version, env.now - gate.window, env.now)
+            if requests >= gate.min_requests and failed > gate.max_error_rate * requests:
+                self.failed = True
+                self.ctx.recorder.event(
+                    "analysis_failed", self.ctx.scenario.release.new.name, 0,
+                    f"{failed}/{requests} failed in {gate.window:g}s > {gate.max_error_rate:g}",
+                )
+                self.target.interrupt("health gate failed")
+                return

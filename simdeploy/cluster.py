@@ -1,0 +1,381 @@
+"""Pods, ReplicaSets and the cluster they run on: the pod lifecycle, as the kubelet lives it.
+
+A pod goes Pending (waiting for room on the cluster, then for the scheduler) → its container
+starts (image pull + start) → the app warms up → the readiness probe notices it is up, at a
+probe tick, not at once → Ready (it becomes a Service endpoint once the change has propagated)
+→ Available ``minReadySeconds`` later (only then does the Deployment controller count it,
+``kubernetes pkg/api/v1/pod/util.go IsPodAvailable``) → and finally Terminating.
+
+Deletion starts two things at the same time (Kubernetes docs, pod-lifecycle.md "Termination of
+Pods"): the endpoint is taken out of load balancing, which every proxy applies only after an
+endpoint-propagation delay; and the kubelet runs the ``preStop`` hook, sends SIGTERM (the app
+stops accepting connections and drains what it has), and sends SIGKILL when
+``terminationGracePeriodSeconds`` has passed since the deletion. A preStop hook that overruns
+the grace period gets one extra 2 s. Requests the proxies still send to a pod that no longer
+accepts connections fail; requests cut by SIGKILL fail. A terminating pod keeps its slot on the
+cluster until it exits, but the controllers stop counting it at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import simpy
+
+from simdeploy.distributions import Sampler
+
+if TYPE_CHECKING:
+    from simdeploy.records import Recorder
+    from simdeploy.routing import Service
+    from simdeploy.scenario import DeploymentSpec, PodSpec, VersionSpec
+    from simdeploy.traffic import Workload
+
+__all__ = ["Cluster", "Pod", "ReplicaSet", "ready_offset"]
+
+PRESTOP_OVERRUN_S = 2.0
+"""Extra grace given once when preStop outlives the grace period (pod-lifecycle.md)."""
+
+
+def ready_offset(warmup_s: float, initial_delay_s: float, period_s: float,
+                 success_threshold: int) -> float:
+    """Seconds from container start until the readiness probe has seen the app up.
+
+    Probes run at ``initialDelaySeconds + k * periodSeconds`` after the container starts;
+    the first one at or after the app is up succeeds, and ``successThreshold`` consecutive
+    successes make the pod Ready.
+    """
+    late = warmup_s - initial_delay_s
+    ticks = max(0, math.ceil(late / period_s - 1e-12))
+    return initial_delay_s + (ticks + success_threshold - 1) * period_s
+
+
+class Pod:
+    """One pod: its lifecycle flags, and the requests it holds (queue and in-flight)."""
+
+    __slots__ = (
+        "accepting",
+        "available",
+        "busy",
+        "created_at",
+        "deleted_at",
+        "gone",
+        "in_view",
+        "inflight",
+        "name",
+        "queue",
+        "ready",
+        "ready_at",
+        "removed_from_view",
+        "replica_set",
+        "scheduled",
+        "started",
+        "version",
+    )
+
+    def __init__(self, name: str, replica_set: ReplicaSet, now: float) -> None:
+        self.name = name
+        self.replica_set = replica_set
+        self.version = replica_set.version
+        self.created_at = now
+        self.scheduled = False
+        self.started = False
+        self.ready = False
+        self.ready_at = math.inf
+        self.available = False
+        self.deleted_at: float | None = None
+        self.gone = False
+        self.accepting = True
+        self.in_view = False
+        self.removed_from_view = False
+        self.busy = 0
+        self.queue: deque = deque()
+        self.inflight: dict[int, tuple] = {}
+
+    @property
+    def terminating(self) -> bool:
+        """Deleted but not yet exited."""
+        return self.deleted_at is not None and not self.gone
+
+    def deletion_rank(self) -> tuple:
+        """Sort key: lowest is deleted first (``controller_utils.go ActivePodsWithRanks.Less``).
+
+        Unscheduled before scheduled, not started before running, not-ready before ready,
+        the shortest time Ready first, then the newest.
+        """
+        return (self.scheduled, self.started, self.ready, -self.ready_at, -self.created_at)
+
+
+class ReplicaSet:
+    """A ReplicaSet: desired replicas (spec) and the pods it owns, of one version."""
+
+    def __init__(self, cluster: Cluster, version: int, revision: int) -> None:
+        self.cluster = cluster
+        self.version = version
+        self.revision = revision
+        self.spec = 0
+        self.pods: list[Pod] = []
+        self._serial = 0
+
+    @property
+    def name(self) -> str:
+        """The version label this ReplicaSet runs."""
+        return self.cluster.version_names[self.version]
+
+    @property
+    def status_replicas(self) -> int:
+        """Pods that exist and are not terminating (``controller_utils.go IsPodActive``)."""
+        return sum(1 for p in self.pods if p.deleted_at is None)
+
+    @property
+    def ready(self) -> int:
+        """Ready pods not being deleted."""
+        return sum(1 for p in self.pods if p.ready and p.deleted_at is None)
+
+    @property
+    def available(self) -> int:
+        """Pods Ready for at least minReadySeconds, not being deleted."""
+        return sum(1 for p in self.pods if p.available and p.deleted_at is None)
+
+    @property
+    def terminating(self) -> int:
+        """Pods deleted but not yet exited."""
+        return sum(1 for p in self.pods if p.deleted_at is not None)
+
+    def scale(self, replicas: int, reason: str = "") -> None:
+        """Set spec.replicas and let the ReplicaSet controller create or delete pods."""
+        if replicas < 0:
+            raise ValueError("replicas must be >= 0")
+        if replicas == self.spec:
+            return
+        self.spec = replicas
+        self.cluster.recorder.event("scale", self.name, replicas, reason)
+        active = [p for p in self.pods if p.deleted_at is None]
+        surplus = len(active) - replicas
+        if surplus > 0:
+            for pod in sorted(active, key=Pod.deletion_rank)[:surplus]:
+                self.cluster.delete_pod(pod)
+        for _ in range(-surplus):
+            self.cluster.create_pod(self)
+        self.cluster.notify()
+
+    def new_pod_name(self) -> str:
+        """A unique pod name within this ReplicaSet."""
+        self._serial += 1
+        return f"{self.name}-r{self.revision}-{self._serial}"
+
+
+class Cluster:
+    """All pods, the room they need, and their lifecycle timers."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        pod_spec: PodSpec,
+        deployment: DeploymentSpec,
+        versions: list[VersionSpec],
+        capacity_pods: int | None,
+        service: Service,
+        recorder: Recorder,
+        rng_pods,
+    ) -> None:
+        self.env = env
+        self.pod_spec = pod_spec
+        self.deployment = deployment
+        self.versions = versions
+        self.version_names = [v.name for v in versions]
+        self.capacity_pods = capacity_pods
+        self.service = service
+        self.recorder = recorder
+        self.workload: Workload | None = None
+        self.replica_sets: list[ReplicaSet] = []
+        self.pending: deque[Pod] = deque()
+        self.occupying = 0
+        self.pod_count = 0
+        self._dirty = False
+        self._waiters: list[simpy.Event] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._scheduling = Sampler(pod_spec.scheduling_delay, rng_pods, batch=256)
+        self._container_start = [Sampler(v.container_start, rng_pods, batch=256) for v in versions]
+        self._warmup = [Sampler(v.warmup, rng_pods, batch=256) for v in versions]
+
+    # -- ReplicaSets and notifications ------------------------------------------------------
+
+    def replica_set(self, version: int) -> ReplicaSet:
+        """Create an empty ReplicaSet for ``version`` with the next revision number."""
+        revision = 1 + max((rs.revision for rs in self.replica_sets), default=0)
+        rs = ReplicaSet(self, version, revision)
+        self.replica_sets.append(rs)
+        return rs
+
+    def changed(self) -> simpy.Event:
+        """An event that fires at the next change not yet :meth:`observed` (controller watch).
+
+        Like a controller's work queue: changes made while a pass runs (its own scaling
+        included) requeue the controller, and several changes before a pass collapse into one.
+        """
+        event = self.env.event()
+        if self._dirty:
+            event.succeed()
+        else:
+            self._waiters.append(event)
+        return event
+
+    def observed(self) -> None:
+        """A controller pass starts: it sees every change made so far."""
+        self._dirty = False
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every pod or ReplicaSet change."""
+        self._listeners.append(listener)
+
+    def notify(self) -> None:
+        """Record a change, wake the waiting controller and tell the listeners."""
+        self._dirty = True
+        waiters, self._waiters = self._waiters, []
+        for event in waiters:
+            event.succeed()
+        for listener in self._listeners:
+            listener()
+
+    # -- creation -----------------------------------------------------------------------------
+
+    def start_steady(self, rs: ReplicaSet, replicas: int) -> None:
+        """Put ``replicas`` pods of ``rs`` in place at time 0: running, Ready, in the view."""
+        rs.spec = replicas
+        for _ in range(replicas):
+            pod = self._add_pod(rs)
+            pod.scheduled = pod.started = pod.ready = pod.available = True
+            pod.ready_at = self.env.now - 3600.0
+            self.occupying += 1
+            pod.in_view = True
+            self.service.add_endpoint(pod)
+
+    def _add_pod(self, rs: ReplicaSet) -> Pod:
+        pod = Pod(rs.new_pod_name(), rs, self.env.now)
+        rs.pods.append(pod)
+        self.pod_count += 1
+        self.recorder.pod_count(self.env.now, self.pod_count)
+        return pod
+
+    def create_pod(self, rs: ReplicaSet) -> Pod:
+        """A new Pending pod; it starts once the cluster has room for it."""
+        pod = self._add_pod(rs)
+        self.pending.append(pod)
+        self._schedule_pending()
+        return pod
+
+    def _has_room(self) -> bool:
+        return self.capacity_pods is None or self.occupying < self.capacity_pods
+
+    def _schedule_pending(self) -> None:
+        while self.pending and self._has_room():
+            pod = self.pending.popleft()
+            self.occupying += 1
+            pod.scheduled = True
+            delay = self._scheduling.next()
+            start = delay + self._container_start[pod.version].next()
+            self.env.timeout(start).callbacks.append(lambda _e, p=pod: self._on_started(p))
+
+    def _on_started(self, pod: Pod) -> None:
+        if pod.deleted_at is not None:
+            return
+        pod.started = True
+        self.notify()
+        if not self.versions[pod.version].becomes_ready:
+            return
+        probe = self.pod_spec.readiness_probe
+        offset = ready_offset(self._warmup[pod.version].next(), probe.initial_delay_seconds,
+                              probe.period_seconds, probe.success_threshold)
+        self.env.timeout(offset).callbacks.append(lambda _e, p=pod: self._on_ready(p))
+
+    def _on_ready(self, pod: Pod) -> None:
+        if pod.deleted_at is not None:
+            return
+        pod.ready = True
+        pod.ready_at = self.env.now
+        self.service.propagate(lambda p=pod: self._add_to_view(p))
+        min_ready = self.deployment.min_ready_seconds
+        if min_ready > 0:
+            self.env.timeout(min_ready).callbacks.append(lambda _e, p=pod: self._on_available(p))
+        else:
+            pod.available = True
+        self.notify()
+
+    def _on_available(self, pod: Pod) -> None:
+        if pod.deleted_at is None:
+            pod.available = True
+            self.notify()
+
+    def _add_to_view(self, pod: Pod) -> None:
+        if pod.removed_from_view or pod.gone:
+            return
+        pod.in_view = True
+        self.service.add_endpoint(pod)
+
+    def _remove_from_view(self, pod: Pod) -> None:
+        pod.removed_from_view = True
+        if pod.in_view:
+            pod.in_view = False
+            self.service.remove_endpoint(pod)
+
+    # -- deletion -----------------------------------------------------------------------------
+
+    def delete_pod(self, pod: Pod) -> None:
+        """Start the termination race: endpoint removal and preStop → SIGTERM → SIGKILL."""
+        if pod.deleted_at is not None:
+            return
+        now = self.env.now
+        pod.deleted_at = now
+        pod.ready = False
+        pod.available = False
+        if not pod.scheduled:
+            self.pending.remove(pod)
+            self._exit(pod)
+            return
+        if pod.in_view or pod.ready_at <= now:
+            self.service.propagate(lambda p=pod: self._remove_from_view(p))
+        else:
+            pod.removed_from_view = True
+        if not pod.started:
+            self._exit(pod)
+            return
+        grace = self.pod_spec.termination_grace_period_seconds
+        pre_stop = self.pod_spec.pre_stop_seconds
+        kill_at = grace if pre_stop < grace else grace + PRESTOP_OVERRUN_S
+        term_at = min(pre_stop, kill_at)
+        self.env.timeout(term_at).callbacks.append(lambda _e, p=pod: self._sigterm(p))
+        self.env.timeout(kill_at).callbacks.append(lambda _e, p=pod: self._sigkill(p))
+
+    def _sigterm(self, pod: Pod) -> None:
+        if pod.gone:
+            return
+        pod.accepting = False
+        if pod.busy == 0 and not pod.queue:
+            self._exit(pod)
+
+    def _sigkill(self, pod: Pod) -> None:
+        if pod.gone:
+            return
+        pod.accepting = False
+        if self.workload is not None:
+            self.workload.kill(pod)
+        self._exit(pod)
+
+    def drained(self, pod: Pod) -> None:
+        """Called by the workload when a pod that got SIGTERM has finished its last request."""
+        if not pod.gone:
+            self._exit(pod)
+
+    def _exit(self, pod: Pod) -> None:
+        pod.gone = True
+        pod.accepting = False
+        if pod.scheduled:
+            self.occupying -= 1
+        pod.replica_set.pods.remove(pod)
+        self.pod_count -= 1
+        self.recorder.pod_count(self.env.now, self.pod_count)
+        self._schedule_pending()
+        self.notify()

@@ -1,0 +1,210 @@
+"""Durations and random durations, as they appear in scenario files.
+
+Every duration in a scenario is seconds: a number (``2.5``) or a string with a unit
+(``"250ms"``, ``"30s"``, ``"5m"``, ``"1h"``). A random duration (pod start, warm-up, service
+time, endpoint propagation) is one of a few distributions, written with a ``type``::
+
+    containerStart: 2s                                   # a constant
+    containerStart: {type: lognormal, median: 8, sigma: 0.3}
+    serviceTime: {type: exponential, mean: 40ms}
+    endpointPropagationDelay: {type: uniform, low: 0.5, high: 3}
+
+A distribution never owns randomness: ``sample(rng, size)`` draws from the run's
+``numpy.random.Generator`` so that a run is reproducible from its seed alone.
+:class:`Sampler` hands out draws one at a time from numpy batches, because a numpy call per
+request would dominate the per-request cost.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "Constant",
+    "Distribution",
+    "Duration",
+    "Exponential",
+    "LogNormal",
+    "Sampler",
+    "Uniform",
+    "parse_duration",
+]
+
+_UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Return seconds for a number or a string such as ``"250ms"``, ``"30s"``, ``"5m"``.
+
+    Raises:
+        ValueError: on a negative, non-finite or malformed value.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30, '250ms', '30s' or '5m', got a boolean")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION_RE.match(value)
+        if match is None:
+            raise ValueError(f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    else:
+        raise ValueError(f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a duration must be a finite number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, written as a number or with a unit (``ms``, ``s``, ``m``, ``h``)."""
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+class Constant(_Dist):
+    """Always the same value (the default reading of a plain number)."""
+
+    type: Literal["constant"] = "constant"
+    value: Duration = Field(description="the value, seconds")
+
+    @property
+    def mean(self) -> float:
+        """The mean, seconds."""
+        return self.value
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` values (no randomness is consumed)."""
+        return np.full(size, self.value)
+
+
+class Exponential(_Dist):
+    """Memoryless: service times of an M/M/c queue, or rare, independent delays."""
+
+    type: Literal["exponential"]
+    mean: Duration = Field(description="the mean, seconds")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` values."""
+        return rng.exponential(self.mean, size)
+
+
+class LogNormal(_Dist):
+    """Right-skewed: pod start-up and latencies, whose tails are long."""
+
+    type: Literal["lognormal"]
+    median: Duration = Field(description="the median, seconds")
+    sigma: float = Field(ge=0, description="standard deviation of the log")
+
+    @model_validator(mode="after")
+    def _positive_median(self) -> LogNormal:
+        if self.median <= 0:
+            raise ValueError("median must be > 0")
+        return self
+
+    @property
+    def mean(self) -> float:
+        """The mean, seconds."""
+        return self.median * math.exp(self.sigma**2 / 2)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` values."""
+        return rng.lognormal(math.log(self.median), self.sigma, size)
+
+
+class Uniform(_Dist):
+    """Anything between two bounds, equally likely."""
+
+    type: Literal["uniform"]
+    low: Duration = Field(description="lower bound, seconds")
+    high: Duration = Field(description="upper bound, seconds")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError("high must be >= low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        """The mean, seconds."""
+        return (self.low + self.high) / 2
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` values."""
+        return rng.uniform(self.low, self.high, size)
+
+
+def _constant_from_scalar(value: Any) -> Any:
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return {"type": "constant", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Constant | Exponential | LogNormal | Uniform,
+    BeforeValidator(_constant_from_scalar),
+    Field(discriminator="type"),
+]
+"""A random duration: a plain number/duration, or ``{type: constant|exponential|lognormal|uniform}``."""
+
+
+class Sampler:
+    """Hands out draws of one distribution one at a time, drawing from numpy in batches.
+
+    Batching keeps the per-request cost at a list index instead of a numpy call. The sequence
+    of values depends only on the generator's state, so a run stays reproducible.
+    """
+
+    __slots__ = ("_batch", "_buffer", "_dist", "_index", "_rng")
+
+    def __init__(self, dist: Constant | Exponential | LogNormal | Uniform,
+                 rng: np.random.Generator, batch: int = 4096) -> None:
+        self._dist = dist
+        self._rng = rng
+        self._batch = batch
+        self._buffer: list[float] = []
+        self._index = 0
+
+    def next(self) -> float:
+        """The next draw, seconds."""
+        i = self._index
+        if i >= len(self._buffer):
+            self._buffer = self._dist.sample(self._rng, self._batch).tolist()
+            i = 0
+        self._index = i + 1
+        return self._buffer[i]
+
+
+class UniformStream:
+    """Uniform(0, 1) draws, one at a time from numpy batches (routing and error coin flips)."""
+
+    __slots__ = ("_buffer", "_index", "_rng")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buffer: list[float] = []
+        self._index = 0
+
+    def next(self) -> float:
+        """The next draw in [0, 1)."""
+        i = self._index
+        if i >= len(self._buffer):
+            self._buffer = self._rng.random(4096).tolist()
+            i = 0
+        self._index = i + 1
+        return self._buffer[i]

@@ -1,0 +1,106 @@
+"""Pure functions from a run's records to its numbers: downtime, resources, exposure, latency.
+
+Nothing here touches the simulation; each function takes what the recorder wrote and returns
+a number or a DataFrame, so every metric can be tested on hand-built inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from simdeploy.records import OK, OUTCOMES, UNFINISHED
+
+__all__ = [
+    "SUMMARY_KEYS",
+    "extra_pod_seconds",
+    "latency_percentiles_ms",
+    "peak",
+    "requests_failed",
+]
+
+SUMMARY_KEYS = (
+    "downtime_s",
+    "requests_total",
+    "requests_failed",
+    "error_rate",
+    "users_total",
+    "users_exposed_new",
+    "users_with_errors",
+    "baseline_pods",
+    "peak_pods",
+    "extra_pod_seconds",
+    "extra_cost",
+    "rollout_duration_s",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "outcome",
+)
+"""The keys every summary has, in this order; ``requests_<outcome>`` counts follow them."""
+
+
+def extra_pod_seconds(changes: Sequence[tuple[float, int]], baseline: int, end_s: float) -> float:
+    """Integral over [0, end_s] of the pods above ``baseline``.
+
+    ``changes`` is the step function as (time, new level) pairs in time order; the level
+    before the first change is taken as ``baseline``.
+    """
+    total = 0.0
+    level, since = baseline, 0.0
+    for time_s, count in changes:
+        time_s = min(time_s, end_s)
+        total += max(0, level - baseline) * (time_s - since)
+        level, since = count, time_s
+    total += max(0, level - baseline) * (end_s - since)
+    return total
+
+
+def peak(changes: Sequence[tuple[float, int]], baseline: int) -> int:
+    """Largest level of the step function (the baseline if it never changed)."""
+    return max([baseline, *(count for _, count in changes)])
+
+
+def requests_failed(outcomes: Sequence[int]) -> int:
+    """Requests whose outcome is a failure (neither ok nor unfinished)."""
+    return sum(count for i, count in enumerate(outcomes) if i not in (OK, UNFINISHED))
+
+
+def latency_percentiles_ms(latencies_s: Sequence[float], qs: Sequence[float]) -> list[float]:
+    """Percentiles (0–100) of the successful requests' latency, milliseconds; NaN if none."""
+    if len(latencies_s) == 0:
+        return [math.nan for _ in qs]
+    values = np.percentile(np.asarray(latencies_s), list(qs)) * 1000.0
+    return [float(v) for v in values]
+
+
+def outcome_counts(outcomes: Sequence[int]) -> dict[str, int]:
+    """``requests_<outcome>`` → count, for every outcome."""
+    return {f"requests_{name}": int(outcomes[i]) for i, name in enumerate(OUTCOMES)}
+
+
+def events_frame(events: Sequence[tuple]) -> pd.DataFrame:
+    """The rollout's events as a DataFrame."""
+    frame = pd.DataFrame(events, columns=["time_s", "kind", "version", "replicas", "detail"])
+    return frame.astype({"time_s": float, "replicas": int})
+
+
+def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[int]],
+                   failed_by_bin: Sequence[Sequence[int]], version_names: Sequence[str],
+                   sample_interval_s: float) -> pd.DataFrame:
+    """One row per sample interval and version: pod states, endpoints, requests, failures.
+
+    Pod columns are the state at ``time_s``; ``requests`` are those routed to the version that
+    arrived in ``[time_s, time_s + interval)`` and ``failed`` those that failed in it.
+    """
+    columns = ["time_s", "version", "pods", "pending", "ready", "available", "terminating",
+               "endpoints"]
+    frame = pd.DataFrame(samples, columns=columns)
+    index = np.rint(frame["time_s"].to_numpy() / sample_interval_s).astype(int)
+    version_index = frame["version"].to_numpy()
+    frame["requests"] = [requests_by_bin[v][k] for v, k in zip(version_index, index)]
+    frame["failed"] = [failed_by_bin[v][k] for v, k in zip(version_index, index)]
+    frame["version"] = pd.Categorical.from_codes(version_index, categories=list(version_names))
+    return frame

@@ -1,0 +1,67 @@
+"""What a run writes down while it runs: plain counters, lists and tuples, nothing derived.
+
+Metrics are computed afterwards from these (``metrics.py``), so the per-request path only
+bumps a counter or appends a float. Time-weighted quantities (pods above baseline) are kept
+as a step function: the time of each change and the new level.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import simpy
+
+__all__ = ["OUTCOMES", "Recorder"]
+
+OUTCOMES = ("ok", "error", "refused", "no_endpoint", "overload", "killed", "timeout", "unfinished")
+"""Every request ends in exactly one of these.
+
+ok: served; error: the app answered 5xx (the version's error rate); refused: routed to a pod that
+no longer accepts connections; no_endpoint: the Service had no endpoint for it; overload: the
+pod's queue was full; killed: cut by SIGKILL at the end of the grace period; timeout: took longer
+than the request timeout; unfinished: still queued or in flight when the run ended.
+"""
+OK, ERROR, REFUSED, NO_ENDPOINT, OVERLOAD, KILLED, TIMEOUT, UNFINISHED = range(len(OUTCOMES))
+
+
+class Recorder:
+    """Append-only record of one run."""
+
+    def __init__(self, env: simpy.Environment, duration_s: float, sample_interval_s: float,
+                 n_versions: int, n_users: int, keep_requests: bool = False) -> None:
+        self.env = env
+        self.sample_interval_s = sample_interval_s
+        n_bins = math.ceil(duration_s / sample_interval_s) + 1
+        self.n_bins = n_bins
+        self.requests_by_bin = [[0] * n_bins for _ in range(n_versions)]
+        """Requests routed to each version, by arrival interval."""
+        self.failed_by_bin = [[0] * n_bins for _ in range(n_versions)]
+        """Failed requests charged to each version, by the interval of the failure."""
+        self.outcomes = [0] * len(OUTCOMES)
+        self.latencies_s: list[float] = []
+        """Response time of every successful request."""
+        self.user_seen = bytearray(n_users)
+        self.user_exposed_new = bytearray(n_users)
+        self.user_errored = bytearray(n_users)
+        self.events: list[tuple[float, str, str, int, str]] = []
+        self.pod_counts: list[tuple[float, int]] = []
+        self.samples: list[tuple] = []
+        self.requests: list[tuple] | None = [] if keep_requests else None
+        """With ``keep_requests``: (id, user, arrival_s, end_s, version, outcome) per request."""
+
+    def event(self, kind: str, version: str, replicas: int, detail: str) -> None:
+        """A rollout event (scale, weight, switch, abort, ...)."""
+        self.events.append((self.env.now, kind, version, replicas, detail))
+
+    def pod_count(self, time_s: float, count: int) -> None:
+        """The number of existing pods (Pending and Terminating included) changed."""
+        self.pod_counts.append((time_s, count))
+
+    def window(self, version: int, start_s: float, end_s: float) -> tuple[int, int]:
+        """(requests, failed) of ``version`` in [start_s, end_s), whole sample intervals."""
+        lo = max(0, int(start_s / self.sample_interval_s))
+        hi = min(self.n_bins, max(lo, int(end_s / self.sample_interval_s)))
+        return (sum(self.requests_by_bin[version][lo:hi]),
+                sum(self.failed_by_bin[version][lo:hi]))

@@ -1,0 +1,33 @@
+"""The result of one run: its summary numbers, its timeline and its events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["RunResult"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One strategy, one seed.
+
+    Attributes:
+        scenario: the scenario name.
+        strategy: the strategy's name in the scenario.
+        seed: the seed the run drew every random number from.
+        summary: downtime, resources, exposure, latency and outcome (see ``SUMMARY_KEYS``).
+        timeline: one row per sample interval and version.
+        events: every scale, weight change, switch, pause, abort, deadline and the outcome.
+        requests: one row per request when the run was asked to keep them, else None.
+    """
+
+    scenario: str
+    strategy: str
+    seed: int
+    summary: dict[str, Any]
+    timeline: pd.DataFrame
+    events: pd.DataFrame
+    requests: pd.DataFrame | None = None

@@ -1,0 +1,190 @@
+"""The Service / load balancer: the proxies' (lagged) view of endpoints, and how it picks one.
+
+Only Ready pods are endpoints, and every change (a pod becoming Ready, a pod being deleted,
+a selector switch, a new traffic weight) reaches the proxies an endpoint-propagation delay
+later: kube-proxy, an ingress or a mesh sidecar reprogram asynchronously (Kubernetes
+pod-lifecycle.md "Termination of Pods"; Argo Rollouts docs/features/bluegreen.md on the
+selector switch). Routing uses the view, never the truth, which is why requests still reach
+pods that are shutting down.
+
+Two ways to spread traffic over versions:
+
+* **selector** (plain Service, Recreate, RollingUpdate, blue-green, basic canary): every
+  endpoint of the selected versions is one pool; a version's share follows its pod count.
+* **weights** (service mesh or ingress, as Istio/Linkerd/SMI do for Argo and Flagger): a
+  version is chosen with its weight first, then an endpoint of that version. With
+  ``split_by_user`` the choice hashes the user (header/cookie canary): a user in the canary
+  stays there as the weight grows.
+
+Policies within a pool: round-robin, random, and least-request as Envoy implements it by
+default (two random choices, the one with fewer outstanding requests wins; envoyproxy/envoy
+docs, load balancing "Weighted least request"). No endpoint → the caller fails the request at
+once. With ``stickiness='user'`` a user keeps the version they were first routed to, while it
+has endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import simpy
+
+from simdeploy.distributions import Sampler, UniformStream
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from simdeploy.cluster import Pod
+    from simdeploy.records import Recorder
+
+__all__ = ["Service"]
+
+
+class Service:
+    """Endpoint view per version, traffic split, policy and stickiness."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        n_versions: int,
+        policy: str,
+        stickiness: str,
+        propagation: Sampler,
+        rng_routing: np.random.Generator,
+        n_users: int,
+        recorder: Recorder,
+    ) -> None:
+        self.env = env
+        self.view: list[list[Pod]] = [[] for _ in range(n_versions)]
+        self.selector: tuple[int, ...] = tuple(range(n_versions))
+        self.weighted = False
+        self.stable_version = 0
+        self.canary_version = 1
+        self.canary_weight = 0.0
+        self.split_by_user = False
+        self.primary = 0
+        """Version charged with requests that found no endpoint (the one considered live)."""
+        self.pool: list[Pod] = []
+        self._policy = policy
+        self._rr = 0
+        self._uniform = UniformStream(rng_routing)
+        self._user_bucket = rng_routing.random(n_users).tolist()
+        self._sticky = stickiness == "user"
+        self._user_version = [-1] * n_users if self._sticky else None
+        self._propagation = propagation
+        self._recorder = recorder
+        self._down_since: float | None = None
+        self.downtime_s = 0.0
+
+    # -- changes (all applied after a propagation delay by the callers) ---------------------
+
+    def propagate(self, apply: Callable[[], None]) -> simpy.Event:
+        """Run ``apply`` once the proxies have caught up with a change made now."""
+        event = self.env.timeout(self._propagation.next())
+        event.callbacks.append(lambda _e: apply())
+        return event
+
+    def add_endpoint(self, pod: Pod) -> None:
+        """The proxies now route to ``pod``."""
+        self.view[pod.version].append(pod)
+        self._refresh()
+
+    def remove_endpoint(self, pod: Pod) -> None:
+        """The proxies no longer route to ``pod``."""
+        self.view[pod.version].remove(pod)
+        self._refresh()
+
+    def select(self, versions: tuple[int, ...]) -> simpy.Event:
+        """Point a plain Service at the pods of ``versions`` (pooled); returns when applied."""
+        def apply() -> None:
+            self.weighted = False
+            self.selector = versions
+            self._refresh()
+
+        return self.propagate(apply)
+
+    def set_weights(self, stable: int, canary: int, canary_weight: float,
+                    *, split_by_user: bool = False) -> simpy.Event:
+        """Split traffic by weight (percent to ``canary``); returns when the proxies apply it."""
+        def apply() -> None:
+            self.weighted = True
+            self.stable_version, self.canary_version = stable, canary
+            self.canary_weight = canary_weight
+            self.split_by_user = split_by_user
+            self._refresh()
+
+        return self.propagate(apply)
+
+    def keep_user_versions(self) -> None:
+        """Turn on per-user stickiness (a user keeps the version first chosen for them)."""
+        if self._user_version is None:
+            self._user_version = [-1] * len(self._user_bucket)
+        self._sticky = True
+
+    def _shares(self) -> tuple[int, ...]:
+        if not self.weighted:
+            return self.selector
+        if self.canary_weight >= 100:
+            return (self.canary_version,)
+        if self.canary_weight <= 0:
+            return (self.stable_version,)
+        return (self.stable_version, self.canary_version)
+
+    def _refresh(self) -> None:
+        shares = self._shares()
+        if not self.weighted:
+            self.pool = [pod for v in shares for pod in self.view[v]]
+        routable = any(self.view[v] for v in shares)
+        now = self.env.now
+        if routable and self._down_since is not None:
+            self.downtime_s += now - self._down_since
+            self._recorder.event("endpoints_restored", "", 0, "")
+            self._down_since = None
+        elif not routable and self._down_since is None:
+            self._down_since = now
+            self._recorder.event("no_endpoints", "", 0, "")
+
+    def close(self, now: float) -> None:
+        """Count an outage still running at the end of the run."""
+        if self._down_since is not None:
+            self.downtime_s += now - self._down_since
+            self._down_since = now
+
+    def routable_versions(self) -> tuple[int, ...]:
+        """Versions that currently receive a share of the traffic."""
+        return self._shares()
+
+    # -- the per-request path ---------------------------------------------------------------
+
+    def route(self, user: int) -> Pod | None:
+        """Pick the endpoint for one request of ``user``, or None when there is none."""
+        if self._sticky:
+            kept = self._user_version[user]
+            if kept >= 0 and self.view[kept] and kept in self._shares():
+                return self._pick(self.view[kept])
+        if self.weighted:
+            w = self.canary_weight
+            draw = self._user_bucket[user] if self.split_by_user else self._uniform.next()
+            version = self.canary_version if draw * 100.0 < w else self.stable_version
+            endpoints = self.view[version]
+        else:
+            endpoints = self.pool
+        if not endpoints:
+            return None
+        pod = self._pick(endpoints)
+        if self._sticky:
+            self._user_version[user] = pod.version
+        return pod
+
+    def _pick(self, endpoints: list[Pod]) -> Pod:
+        n = len(endpoints)
+        policy = self._policy
+        if policy == "round-robin":
+            self._rr += 1
+            return endpoints[self._rr % n]
+        if policy == "random":
+            return endpoints[int(self._uniform.next() * n)]
+        a = endpoints[int(self._uniform.next() * n)]
+        b = endpoints[int(self._uniform.next() * n)]
+        return a if a.busy + len(a.queue) <= b.busy + len(b.queue) else b

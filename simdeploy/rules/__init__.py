@@ -1,0 +1,1 @@
+"""Pure controller arithmetic, mirrored from upstream controllers, no SimPy."""

@@ -1,0 +1,437 @@
+"""The scenario schema: one service, one release, and the strategies to compare.
+
+A scenario file is YAML validated once, here, into frozen pydantic models. Keys use the
+Kubernetes and Argo Rollouts spelling (``replicas``, ``maxSurge``, ``minReadySeconds``,
+``terminationGracePeriodSeconds``, ``steps``, ``setWeight``, ``pause``,
+``scaleDownDelaySeconds``) so that values can be pasted from manifests; Python attributes are
+the snake_case of the same names. Every default lives in this file, and where the platform has
+a default (see ``shared/reference/users.md``) it is that default.
+
+Bad input becomes a :class:`~simdeploy.errors.ScenarioError` whose one-line message names the
+file, the field path in YAML spelling and the problem.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from simdeploy.distributions import Constant, Distribution, Duration
+from simdeploy.errors import ScenarioError
+from simdeploy.rules.kubernetes import resolve_fenceposts
+
+__all__ = [
+    "BlueGreen",
+    "Canary",
+    "CanaryStep",
+    "HealthGate",
+    "Recreate",
+    "RollingUpdate",
+    "Scenario",
+    "StrategySpec",
+    "load_scenario",
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+def _int_or_percent(value: Any) -> int | str:
+    """Accept what Kubernetes' IntOrString accepts for maxSurge/maxUnavailable."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"must be an int or a percentage like '25%', got {value!r}")
+    resolve_fenceposts(value, 0, 100)  # raises ValueError with the reason
+    return value
+
+
+IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
+"""A non-negative int or a percentage string such as ``"25%"`` (Kubernetes IntOrString)."""
+
+
+# --------------------------------------------------------------------------------------------
+# The workload
+
+
+class VersionSpec(_Spec):
+    """One version of the application: how it starts, how fast it serves, how often it fails."""
+
+    name: str = Field(description="version label, e.g. v1")
+    service_time: Distribution = Field(
+        default_factory=lambda: {"type": "exponential", "mean": 0.05},
+        description="time one worker spends on a request, seconds",
+    )
+    error_rate: float = Field(
+        default=0.0, ge=0, le=1, description="probability that a served request fails (5xx)"
+    )
+    container_start: Distribution = Field(
+        default_factory=lambda: Constant(value=2.0),
+        description="scheduled → container running (image pull + start), seconds",
+    )
+    warmup: Distribution = Field(
+        default_factory=lambda: Constant(value=3.0),
+        description="container running → app able to serve, seconds",
+    )
+    becomes_ready: bool = Field(
+        default=True,
+        description="false models a release whose pods never pass readiness (crash loop, bad config)",
+    )
+
+
+class ReadinessProbe(_Spec):
+    """Kubernetes readiness probe timing; readiness is noticed only at probe ticks."""
+
+    initial_delay_seconds: Duration = 0.0
+    period_seconds: Duration = Field(default=10.0, gt=0)
+    success_threshold: int = Field(default=1, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+
+
+class PodSpec(_Spec):
+    """What every pod of the Deployment shares, whatever its version."""
+
+    workers: int = Field(default=8, ge=1, description="requests served concurrently by one pod")
+    queue_limit: int | None = Field(
+        default=100, ge=0, description="requests waiting per pod beyond the workers; null = unbounded"
+    )
+    request_timeout: Duration | None = Field(
+        default=None, description="a request taking longer than this fails as a timeout"
+    )
+    scheduling_delay: Distribution = Field(
+        default_factory=lambda: Constant(value=0.5),
+        description="creation → bound to a node, once the cluster has room, seconds",
+    )
+    readiness_probe: ReadinessProbe = Field(default_factory=ReadinessProbe)
+    termination_grace_period_seconds: Duration = Field(
+        default=30.0, description="deletion → SIGKILL; preStop counts inside it"
+    )
+    pre_stop_seconds: Duration = Field(
+        default=0.0, description="preStop hook sleep before SIGTERM, seconds"
+    )
+
+
+class DeploymentSpec(_Spec):
+    """The Deployment (or Rollout) object shared by every strategy."""
+
+    replicas: int = Field(default=1, ge=1)
+    min_ready_seconds: Duration = 0.0
+    progress_deadline_seconds: Duration = 600.0
+    controller_sync_delay: Duration = Field(
+        default=0.1, description="delay between a pod/ReplicaSet event and the controller's pass"
+    )
+
+
+class ClusterSpec(_Spec):
+    """Room for pods; pods beyond it stay Pending."""
+
+    capacity_pods: int | None = Field(
+        default=None, ge=1, description="pods that fit at once (Terminating ones included)"
+    )
+    pod_cost_per_hour: float = Field(default=0.0, ge=0, description="cost of one pod-hour")
+
+
+class ServiceSpec(_Spec):
+    """The Service / load balancer in front of the pods."""
+
+    policy: Literal["round-robin", "random", "least-request"] = "round-robin"
+    endpoint_propagation_delay: Distribution = Field(
+        default_factory=lambda: Constant(value=1.0),
+        description="endpoint change → every proxy applies it (kube-proxy/ingress), seconds",
+    )
+    stickiness: Literal["none", "user"] = Field(
+        default="none", description="'user': a user keeps the version first chosen for them"
+    )
+
+
+class Segment(_Spec):
+    """From ``start`` on (until the next segment), requests arrive at ``rate_rps``."""
+
+    start: Duration
+    rate_rps: float = Field(ge=0)
+
+
+class Poisson(_Spec):
+    """Open-loop Poisson arrivals at a constant rate."""
+
+    type: Literal["poisson"]
+    rate_rps: float = Field(ge=0)
+
+
+class Schedule(_Spec):
+    """Poisson arrivals whose rate is piecewise constant (a daily peak, a launch)."""
+
+    type: Literal["schedule"]
+    segments: list[Segment] = Field(min_length=1)
+
+    @field_validator("segments")
+    @classmethod
+    def _ordered(cls, segments: list[Segment]) -> list[Segment]:
+        if segments[0].start != 0:
+            raise ValueError("the first segment must start at 0")
+        starts = [s.start for s in segments]
+        if any(b <= a for a, b in itertools.pairwise(starts)):
+            raise ValueError("segment starts must increase")
+        return segments
+
+
+class TrafficSpec(_Spec):
+    """User traffic: arrivals, and the population the requests come from."""
+
+    arrivals: Annotated[Poisson | Schedule, Field(discriminator="type")]
+    users: int = Field(default=10_000, ge=1, description="distinct users sending the requests")
+
+
+class ReleaseSpec(_Spec):
+    """The running version, the new one, and when the rollout starts."""
+
+    at: Duration = Field(default=60.0, description="rollout start, seconds into the run")
+    current: VersionSpec = Field(default_factory=lambda: VersionSpec(name="v1"))
+    new: VersionSpec = Field(default_factory=lambda: VersionSpec(name="v2"))
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> ReleaseSpec:
+        if self.current.name == self.new.name:
+            raise ValueError("current and new versions need different names")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies
+
+
+class HealthGate(_Spec):
+    """Abort when the new version's error rate over a window exceeds a threshold."""
+
+    max_error_rate: float = Field(ge=0, le=1)
+    window: Duration = Field(default=30.0, gt=0)
+    interval: Duration = Field(default=10.0, gt=0)
+    min_requests: int = Field(
+        default=20, ge=1, description="fewer requests in the window → no verdict"
+    )
+
+
+class Recreate(_Spec):
+    """Kubernetes Recreate: every old pod gone, then every new pod."""
+
+    type: Literal["Recreate"]
+
+
+class RollingUpdate(_Spec):
+    """Kubernetes RollingUpdate (deployment controller, rolling.go)."""
+
+    type: Literal["RollingUpdate"]
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = "25%"
+    undo_after: Duration | None = Field(
+        default=None, description="`kubectl rollout undo` this long after the release starts"
+    )
+
+
+class BlueGreen(_Spec):
+    """Argo Rollouts blue-green: green beside blue, switch, blue kept for a delay."""
+
+    type: Literal["BlueGreen"]
+    preview_replica_count: int | None = Field(default=None, ge=1)
+    auto_promotion_seconds: Duration = 0.0
+    scale_down_delay_seconds: Duration = 30.0
+    abort_scale_down_delay_seconds: Duration = 30.0
+    health_gate: HealthGate | None = None
+
+
+class Pause(_Spec):
+    """Argo ``pause``: a duration is required (a simulation has no human to promote)."""
+
+    duration: Duration | None = None
+
+    @model_validator(mode="after")
+    def _needs_duration(self) -> Pause:
+        if self.duration is None:
+            raise ValueError("a pause without duration waits for a human; give a duration")
+        return self
+
+
+class CanaryStep(_Spec):
+    """One Argo Rollouts canary step: ``{setWeight: N}`` or ``{pause: {duration: D}}``."""
+
+    set_weight: int | None = Field(default=None, ge=0, le=100)
+    pause: Pause | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CanaryStep:
+        if (self.set_weight is None) == (self.pause is None):
+            raise ValueError("a step is exactly one of setWeight or pause")
+        return self
+
+
+class Canary(_Spec):
+    """A multi-stage canary, in Argo ``steps`` or Flagger ``stepWeight/maxWeight/interval`` form."""
+
+    type: Literal["Canary"]
+    traffic_routing: Literal["weighted", "replicas"] = Field(
+        default="weighted",
+        description="'weighted': a mesh/ingress splits exactly; 'replicas': by pod counts",
+    )
+    split_by: Literal["request", "user"] = "request"
+    steps: list[CanaryStep] | None = None
+    step_weight: int | None = Field(default=None, ge=1, le=100)
+    max_weight: int | None = Field(default=None, ge=1, le=100)
+    interval: Duration | None = Field(default=None, gt=0)
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = "25%"
+    dynamic_stable_scale: bool = False
+    scale_down_delay_seconds: Duration = 30.0
+    abort_scale_down_delay_seconds: Duration = 30.0
+    health_gate: HealthGate | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Canary:
+        flagger = (self.step_weight, self.max_weight, self.interval)
+        if self.steps is not None and any(v is not None for v in flagger):
+            raise ValueError("use either steps (Argo) or stepWeight/maxWeight/interval (Flagger)")
+        if self.steps is None and self.step_weight is None:
+            raise ValueError("give steps (Argo) or stepWeight (Flagger)")
+        return self
+
+    def effective_steps(self) -> list[CanaryStep]:
+        """The steps, with the Flagger form written as Argo steps.
+
+        Flagger advances by ``stepWeight`` once per ``interval`` until ``maxWeight``
+        (which it may overshoot, capped at 100), then promotes
+        (fluxcd/flagger pkg/controller/scheduler.go runCanary, nextStepWeight).
+        """
+        if self.steps is not None:
+            return list(self.steps)
+        step = self.step_weight or 0
+        max_weight = self.max_weight or 100
+        interval = self.interval if self.interval is not None else 60.0
+        steps: list[CanaryStep] = []
+        weight = 0
+        while weight < max_weight:
+            weight = min(100, weight + step)
+            steps.append(CanaryStep(set_weight=weight))
+            steps.append(CanaryStep(pause=Pause(duration=interval)))
+        return steps
+
+
+StrategySpec = Annotated[
+    Recreate | RollingUpdate | BlueGreen | Canary, Field(discriminator="type")
+]
+
+
+class Scenario(_Spec):
+    """One service, one release, and a named set of strategies to compare."""
+
+    name: str
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    duration: Duration = Field(gt=0, description="simulated time, seconds")
+    sample_interval: Duration = Field(default=1.0, gt=0, description="timeline resolution")
+    deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
+    pod: PodSpec = Field(default_factory=PodSpec)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    service: ServiceSpec = Field(default_factory=ServiceSpec)
+    traffic: TrafficSpec
+    release: ReleaseSpec = Field(default_factory=ReleaseSpec)
+    strategies: dict[str, StrategySpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.release.at >= self.duration:
+            raise ValueError("release.at must be before the end of the run (duration)")
+        capacity = self.cluster.capacity_pods
+        if capacity is not None and capacity < self.deployment.replicas:
+            raise ValueError(
+                f"cluster.capacityPods ({capacity}) cannot hold deployment.replicas "
+                f"({self.deployment.replicas})"
+            )
+        return self
+
+    def strategy(self, name: str | None) -> tuple[str, StrategySpec]:
+        """The named strategy, or the first one listed when ``name`` is None."""
+        if name is None:
+            name = next(iter(self.strategies))
+        if name not in self.strategies:
+            known = ", ".join(self.strategies)
+            raise ScenarioError(self.name, "strategies", f"no strategy {name!r} (known: {known})")
+        return name, self.strategies[name]
+
+
+def _loc(error: Mapping[str, Any]) -> str:
+    """Field path in YAML spelling; discriminator tags pydantic inserts are dropped."""
+    parts: list[str] = []
+    for item in error["loc"]:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in {"Recreate", "RollingUpdate", "BlueGreen", "Canary", "constant",
+                      "exponential", "lognormal", "uniform", "poisson", "schedule"} or (
+            isinstance(item, str) and item.startswith(("function-", "int", "str", "float"))
+        ):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if error.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    return msg
+
+
+def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
+    """Read and validate a scenario from a YAML file path or an already-parsed mapping.
+
+    Raises:
+        ScenarioError: one-line message naming the file, the field path and the problem.
+    """
+    if isinstance(source, Mapping):
+        where, data = "<mapping>", dict(source)
+    else:
+        path = Path(source)
+        where = str(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(where, None, "no such file") from None
+        except OSError as exc:
+            raise ScenarioError(where, None, exc.strerror or str(exc)) from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+            raise ScenarioError(where, at, f"YAML syntax error: {problem}") from None
+        if not isinstance(data, dict):
+            raise ScenarioError(where, None, "expected a mapping of scenario fields at the top")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = exc.error_count() - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ScenarioError(where, _loc(first), _message(first) + suffix) from None

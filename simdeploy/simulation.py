@@ -1,0 +1,143 @@
+"""One run: build the cluster, the Service and the traffic, release, run, collect.
+
+The phases are explicit (as desmod names them): *build* the model from the scenario and the
+run's random streams; *start* the steady state (the current version fully rolled out, Ready
+and in every proxy's view at time 0), the traffic, the timeline sampler and the strategy
+process, which waits for ``release.at``; *run* until ``duration``; *collect* the records into
+a :class:`~simdeploy.results.RunResult`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import pandas as pd
+import simpy
+
+from simdeploy import metrics
+from simdeploy.cluster import Cluster
+from simdeploy.distributions import Sampler
+from simdeploy.records import OUTCOMES, Recorder
+from simdeploy.results import RunResult
+from simdeploy.rng import Streams
+from simdeploy.routing import Service
+from simdeploy.scenario import Scenario
+from simdeploy.strategies import Rollout, roll_out
+from simdeploy.traffic import Arrivals, Workload
+
+__all__ = ["run"]
+
+OLD, NEW = 0, 1
+
+
+def _sample(env: simpy.Environment, cluster: Cluster, service: Service, recorder: Recorder,
+            interval_s: float, count: int) -> Generator[simpy.Event, Any, None]:
+    """Snapshot pod states and endpoints per version at every sample time."""
+    n_versions = len(cluster.versions)
+    for k in range(count):
+        if k:
+            yield env.timeout(k * interval_s - env.now)
+        rows = {v: [0, 0, 0, 0, 0] for v in range(n_versions)}
+        for rs in cluster.replica_sets:
+            row = rows[rs.version]
+            for pod in rs.pods:
+                row[0] += 1
+                row[1] += not pod.scheduled
+                row[2] += pod.ready and pod.deleted_at is None
+                row[3] += pod.available and pod.deleted_at is None
+                row[4] += pod.deleted_at is not None
+        for v in range(n_versions):
+            recorder.samples.append((env.now, v, *rows[v], len(service.view[v])))
+
+
+def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None, *,
+        keep_requests: bool = False) -> RunResult:
+    """Simulate the release of ``scenario`` with one strategy.
+
+    Args:
+        scenario: a validated scenario (see :func:`simdeploy.load_scenario`).
+        strategy: the strategy's name in ``scenario.strategies``; None takes the first one.
+        seed: the seed of every random draw; None takes ``scenario.seed``.
+        keep_requests: also return one row per request (memory grows with traffic).
+
+    Returns:
+        The run's summary, timeline and events.
+    """
+    name, spec = scenario.strategy(strategy)
+    seed = scenario.seed if seed is None else seed
+    streams = Streams.from_seed(seed)
+    env = simpy.Environment()
+    versions = [scenario.release.current, scenario.release.new]
+    duration = scenario.duration
+    replicas = scenario.deployment.replicas
+    n_users = scenario.traffic.users
+
+    # build
+    recorder = Recorder(env, duration, scenario.sample_interval, len(versions), n_users,
+                        keep_requests=keep_requests)
+    service = Service(env, len(versions), scenario.service.policy, scenario.service.stickiness,
+                      Sampler(scenario.service.endpoint_propagation_delay, streams.propagation,
+                              batch=256),
+                      streams.routing, n_users, recorder)
+    cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
+                      scenario.cluster.capacity_pods, service, recorder, streams.pods)
+    stable = cluster.replica_set(OLD)
+    arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users)
+    workload = Workload(env, arrivals, service, cluster, recorder, versions, scenario.pod, NEW,
+                        streams.service, streams.errors)
+    cluster.workload = workload
+    rollout = Rollout(env, scenario, cluster, service, recorder, stable)
+
+    # start
+    cluster.start_steady(stable, replicas)
+    recorder.pod_count(0.0, cluster.pod_count)
+    env.process(roll_out(rollout, spec))
+    n_samples = math.ceil(duration / scenario.sample_interval - 1e-9)
+    env.process(_sample(env, cluster, service, recorder, scenario.sample_interval, n_samples))
+    workload.start()
+
+    # run
+    env.run(until=duration)
+    workload.finish()
+    service.close(duration)
+
+    # collect
+    outcome = rollout.outcome or ("stalled" if rollout.deadline_exceeded else "incomplete")
+    rollout_s = (rollout.finished_at - scenario.release.at
+                 if rollout.finished_at is not None else math.nan)
+    total = workload.requests_total
+    failed = metrics.requests_failed(recorder.outcomes)
+    p50, p99 = metrics.latency_percentiles_ms(recorder.latencies_s, (50, 99))
+    extra = metrics.extra_pod_seconds(recorder.pod_counts, replicas, duration)
+    summary: dict[str, Any] = {
+        "downtime_s": service.downtime_s,
+        "requests_total": total,
+        "requests_failed": failed,
+        "error_rate": failed / total if total else 0.0,
+        "users_total": sum(recorder.user_seen),
+        "users_exposed_new": sum(recorder.user_exposed_new),
+        "users_with_errors": sum(recorder.user_errored),
+        "baseline_pods": replicas,
+        "peak_pods": metrics.peak(recorder.pod_counts, replicas),
+        "extra_pod_seconds": extra,
+        "extra_cost": extra / 3600.0 * scenario.cluster.pod_cost_per_hour,
+        "rollout_duration_s": rollout_s,
+        "latency_p50_ms": p50,
+        "latency_p99_ms": p99,
+        "outcome": outcome,
+        **metrics.outcome_counts(recorder.outcomes),
+    }
+    timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,
+                                      recorder.failed_by_bin,
+                                      [v.name for v in versions], scenario.sample_interval)
+    requests = None
+    if recorder.requests is not None:
+        requests = pd.DataFrame(recorder.requests,
+                                columns=["id", "user", "arrival_s", "end_s", "version", "outcome"])
+        requests["outcome"] = pd.Categorical.from_codes(requests["outcome"], categories=OUTCOMES)
+        requests = requests.sort_values("id", ignore_index=True)
+    return RunResult(scenario=scenario.name, strategy=name, seed=seed, summary=summary,
+                     timeline=timeline, events=metrics.events_frame(recorder.events),
+                     requests=requests)

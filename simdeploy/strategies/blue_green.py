@@ -1,0 +1,62 @@
+"""Blue-green, as Argo Rollouts runs it: green beside blue, one switch, blue kept for a while.
+
+``argo-rollouts rollout/bluegreen.go``, ``rollout/service.go reconcileActiveService`` and
+docs/features/bluegreen.md: the new (green) ReplicaSet is created beside the stable (blue) one,
+which stays at full size; at ``previewReplicaCount`` first if set. When green is fully
+available the rollout may pause (``autoPromotionSeconds``), green is scaled to full size, and
+once it is saturated the active Service's selector switches to green — all traffic at once,
+applied by the proxies after the propagation delay. Blue is kept ``scaleDownDelaySeconds``
+(default 30) so that late traffic and an instant rollback still have somewhere to go, then
+scaled to 0. With a health gate (post-promotion analysis), a failure in that window switches
+the Service back to blue and scales green down after ``abortScaleDownDelaySeconds``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simdeploy.analysis import HealthWatch
+
+if TYPE_CHECKING:
+    from simdeploy.scenario import BlueGreen
+    from simdeploy.strategies.context import Rollout
+
+__all__ = ["roll_out"]
+
+
+def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
+    """Bring green up beside blue, switch the Service, keep blue for the scale-down delay."""
+    env, n = ctx.env, ctx.replicas
+    blue = ctx.stable
+    yield ctx.service.select((blue.version,))
+    green = ctx.cluster.replica_set(ctx.new_version)
+    preview = min(spec.preview_replica_count or n, n)
+    green.scale(preview, "green (preview)" if preview < n else "green")
+    yield from ctx.wait_until(lambda: green.available >= preview)
+    if spec.auto_promotion_seconds > 0:
+        yield from ctx.pause(spec.auto_promotion_seconds)
+    if preview < n:
+        green.scale(n, "green to full size before promotion")
+        yield from ctx.wait_until(lambda: green.available >= n)
+    ctx.recorder.event("switch", green.name, n, "active Service selector → green")
+    yield ctx.service.select((green.version,))
+    ctx.service.primary = green.version
+    watch = None
+    if spec.health_gate is not None:
+        watch = HealthWatch(ctx, spec.health_gate, env.active_process)
+    try:
+        yield env.timeout(spec.scale_down_delay_seconds)
+    except simpy.Interrupt:
+        ctx.recorder.event("abort", green.name, 0, "post-promotion gate failed: switch back")
+        yield ctx.service.select((blue.version,))
+        ctx.service.primary = blue.version
+        yield env.timeout(spec.abort_scale_down_delay_seconds)
+        green.scale(0, "abort: scale green down")
+        return ctx.finish("aborted")
+    if watch is not None:
+        watch.stop()
+    blue.scale(0, "scale-down delay over: blue to 0")
+    return ctx.finish("completed")

@@ -1,0 +1,182 @@
+"""Canary in stages, as Argo Rollouts runs its ``steps`` (and Flagger's weights, written as steps).
+
+Two ways to give the canary its share (``argo-rollouts utils/replicaset/canary.go``):
+
+* ``weighted`` — a traffic router (service mesh or ingress) splits exactly. The canary gets
+  ``ceil(weight * replicas / 100)`` pods and the stable ReplicaSet stays at full size unless
+  ``dynamicStableScale`` (``CalculateReplicaCountsForTrafficRoutedCanary``), so peak pods reach
+  replicas + canary. A new weight is sent to the router only when the canary pods it needs are
+  available (``rollout/trafficrouting.go``: the previous weight is kept until the canary
+  ReplicaSet is at its desired count), and with dynamicStableScale the stable side shrinks only
+  after traffic has moved.
+* ``replicas`` — no router: the Service selects both versions and the share follows pod
+  counts, approximated with whole pods within maxSurge/maxUnavailable
+  (``CalculateReplicaCountsForBasicCanary``); a step is done when both ReplicaSets are at their
+  targets (``AtDesiredReplicaCountsForCanary``).
+
+``splitBy: user`` hashes users into the canary (a header/cookie canary: "5 % of users"), so a
+user never flips back and forth; with replica routing it makes the Service keep each user on
+their first version. After the last step the canary is promoted (``sync.go promoteStable``);
+the old stable is removed after ``scaleDownDelaySeconds`` with a router, at once otherwise.
+A failed health gate aborts (A13): traffic goes back to stable and the canary is scaled down
+(after ``abortScaleDownDelaySeconds`` with a router).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simdeploy.analysis import HealthWatch
+from simdeploy.rules.argo import (
+    approximate_weighted_counts,
+    basic_canary_replica_counts,
+    traffic_routed_canary_counts,
+)
+from simdeploy.rules.kubernetes import resolve_fenceposts
+
+if TYPE_CHECKING:
+    from simdeploy.cluster import ReplicaSet
+    from simdeploy.scenario import Canary
+    from simdeploy.strategies.context import Rollout
+
+__all__ = ["roll_out"]
+
+Steps = Generator[simpy.Event, Any, None]
+
+
+class _CanaryRun:
+    """The two ReplicaSets, the routing mode and the weight the router currently applies."""
+
+    def __init__(self, ctx: Rollout, spec: Canary) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.n = ctx.replicas
+        self.stable: ReplicaSet = ctx.stable
+        self.canary: ReplicaSet = ctx.cluster.replica_set(ctx.new_version)
+        self.weighted = spec.traffic_routing == "weighted"
+        self.by_user = spec.split_by == "user"
+        self.weight = 0
+
+    # -- weighted (traffic router) ----------------------------------------------------------
+
+    def route(self, weight: int) -> simpy.Event:
+        self.ctx.recorder.event("weight", self.canary.name, weight, "router weight")
+        self.weight = weight
+        return self.ctx.service.set_weights(self.stable.version, self.canary.version, weight,
+                                            split_by_user=self.by_user)
+
+    def _counts(self, weight: int, stable_weight: int) -> tuple[int, int]:
+        return traffic_routed_canary_counts(self.n, weight, self.spec.dynamic_stable_scale,
+                                            stable_weight=stable_weight)
+
+    def weighted_step(self, weight: int) -> Steps:
+        """Grow what must grow, move traffic once it is available, then shrink the rest."""
+        canary, stable = self._counts(weight, 100 - self.weight)
+        if canary > self.canary.spec:
+            self.canary.scale(canary, f"setWeight {weight}")
+        if stable > self.stable.spec:
+            self.stable.scale(stable, "dynamicStableScale: stable back up")
+        yield from self.ctx.wait_until(
+            lambda: self.canary.available >= canary and self.stable.available >= stable
+        )
+        if weight != self.weight:
+            yield self.route(weight)
+        canary, stable = self._counts(weight, 100 - weight)
+        if canary < self.canary.spec:
+            self.canary.scale(canary, f"setWeight {weight}")
+        if stable < self.stable.spec:
+            self.stable.scale(stable, "dynamicStableScale: traffic moved")
+
+    # -- replica ratio (no router) ----------------------------------------------------------
+
+    def replica_step(self, weight: int) -> Steps:
+        """Controller passes toward Argo's whole-pod approximation of ``weight``."""
+        self.ctx.recorder.event("weight", self.canary.name, weight, "by replica ratio")
+        self.weight = weight
+        spec, n = self.spec, self.n
+        surge, _ = resolve_fenceposts(spec.max_surge, spec.max_unavailable, n)
+        target_canary, target_stable = approximate_weighted_counts(n, weight, surge)
+        while True:
+            canary, stable = basic_canary_replica_counts(
+                n, weight, spec.max_surge, spec.max_unavailable,
+                self.stable.spec, self.stable.available, self.canary.spec, self.canary.available,
+            )
+            # Argo scales the stable ReplicaSet up first, then the canary.
+            first, second = ((self.stable, stable), (self.canary, canary))
+            if canary > self.canary.spec:
+                first, second = second, first
+            first[0].scale(first[1], f"weight {weight}")
+            second[0].scale(second[1], f"weight {weight}")
+            if (self.canary.spec == target_canary and self.canary.available >= target_canary
+                    and self.stable.spec == target_stable
+                    and self.stable.status_replicas == target_stable):
+                return
+            yield from self.ctx.next_pass()
+
+    def step(self, weight: int) -> Steps:
+        """Run one ``setWeight`` step in the configured routing mode."""
+        if self.weighted:
+            yield from self.weighted_step(weight)
+        else:
+            yield from self.replica_step(weight)
+
+    # -- the end ----------------------------------------------------------------------------
+
+    def promote(self) -> Steps:
+        """All steps done: the canary becomes stable; the old stable goes (A6, A12)."""
+        ctx = self.ctx
+        if not self.weighted:
+            yield from self.replica_step(100)
+            ctx.service.primary = self.canary.version
+            return
+        self.canary.scale(self.n, "promote: canary to full size")
+        yield from ctx.wait_until(lambda: self.canary.available >= self.n)
+        yield self.route(100)
+        ctx.service.primary = self.canary.version
+        if not self.spec.dynamic_stable_scale:
+            yield ctx.env.timeout(self.spec.scale_down_delay_seconds)
+        self.stable.scale(0, "promoted: old stable to 0")
+
+    def abort(self) -> Steps:
+        """Traffic back to stable, stable back to full size, canary scaled down (A11, A13)."""
+        ctx = self.ctx
+        ctx.recorder.event("abort", self.canary.name, 0, "health gate failed")
+        ctx.service.primary = self.stable.version
+        if not self.weighted:
+            yield from self.replica_step(0)
+            return
+        if self.stable.spec < self.n:
+            self.stable.scale(self.n, "abort: stable back to full size")
+            yield from ctx.wait_until(lambda: self.stable.available >= self.n)
+        yield self.route(0)
+        if not self.spec.dynamic_stable_scale:
+            yield ctx.env.timeout(self.spec.abort_scale_down_delay_seconds)
+        self.canary.scale(0, "abort: canary to 0")
+
+
+def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
+    """Run the steps with the health gate watching, then promote, or abort on a failed gate."""
+    run = _CanaryRun(ctx, spec)
+    if run.weighted:
+        yield run.route(0)
+    elif run.by_user:
+        ctx.service.keep_user_versions()
+    watch = None
+    if spec.health_gate is not None:
+        watch = HealthWatch(ctx, spec.health_gate, ctx.env.active_process)
+    try:
+        for step in spec.effective_steps():
+            if step.set_weight is not None:
+                yield from run.step(step.set_weight)
+            elif step.pause is not None and step.pause.duration is not None:
+                yield from ctx.pause(step.pause.duration)
+        if watch is not None:
+            watch.stop()
+    except simpy.Interrupt:
+        yield from run.abort()
+        return ctx.finish("aborted")
+    yield from run.promote()
+    return ctx.finish("completed")

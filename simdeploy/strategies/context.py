@@ -1,0 +1,120 @@
+"""The rollout context: what a strategy process works with, and what it reports.
+
+A rollout that makes no progress for ``progressDeadlineSeconds`` is reported ``stalled``: an
+event is recorded and the controller keeps trying, as Kubernetes does (deployment.md
+"Failed Deployment"; ``kubernetes pkg/controller/deployment/progress.go`` and
+``deployment_util.go DeploymentProgressing, DeploymentTimedOut``). Time spent in a timed pause
+does not count toward the deadline (Kubernetes sets the paused condition to Unknown, and Argo
+Rollouts does the same for its pauses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+if TYPE_CHECKING:
+    from simdeploy.cluster import Cluster, ReplicaSet
+    from simdeploy.records import Recorder
+    from simdeploy.routing import Service
+    from simdeploy.scenario import Scenario
+
+__all__ = ["Rollout"]
+
+
+@dataclass
+class Rollout:
+    """What a strategy process works with, and what it reports."""
+
+    env: simpy.Environment
+    scenario: Scenario
+    cluster: Cluster
+    service: Service
+    recorder: Recorder
+    stable: ReplicaSet
+    """The ReplicaSet running the current version when the release starts."""
+    old_version: int = 0
+    new_version: int = 1
+    outcome: str | None = None
+    finished_at: float | None = None
+    deadline_exceeded: bool = False
+    paused: bool = False
+    last_progress_s: float = 0.0
+    _progress_counts: tuple[int, int, int, int] = field(default=(0, 0, 0, 0))
+    _progress_event: simpy.Event | None = None
+
+    @property
+    def replicas(self) -> int:
+        """The Deployment's spec.replicas."""
+        return self.scenario.deployment.replicas
+
+    def next_pass(self) -> Generator[simpy.Event, Any, None]:
+        """Wait for a change the controller has not seen, then its sync delay."""
+        yield self.cluster.changed()
+        yield self.env.timeout(self.scenario.deployment.controller_sync_delay)
+        self.cluster.observed()
+
+    def wait_until(self, condition: Callable[[], bool]) -> Generator[simpy.Event, Any, None]:
+        """Controller passes until ``condition()`` holds."""
+        while not condition():
+            yield from self.next_pass()
+
+    def pause(self, seconds: float) -> Generator[simpy.Event, Any, None]:
+        """A timed pause; it does not count toward the progress deadline."""
+        self.recorder.event("pause", self.scenario.release.new.name, 0, f"{seconds:g}s")
+        self.paused = True
+        try:
+            yield self.env.timeout(seconds)
+        finally:
+            self.paused = False
+            self.touch_progress()
+
+    # -- progress deadline ------------------------------------------------------------------
+
+    def touch_progress(self) -> None:
+        """Progress was made now (or a pause ended): the deadline starts again."""
+        self.last_progress_s = self.env.now
+        if self._progress_event is not None and not self._progress_event.triggered:
+            self._progress_event.succeed()
+
+    def observe_progress(self) -> None:
+        """Cluster listener: progress is any rise in updated/ready/available or fall in old."""
+        if self.outcome is not None:
+            return
+        updated = ready = available = old = 0
+        for rs in self.cluster.replica_sets:
+            if rs.version == self.new_version:
+                updated += rs.status_replicas
+            else:
+                old += rs.status_replicas
+            ready += rs.ready
+            available += rs.available
+        u0, o0, r0, a0 = self._progress_counts
+        self._progress_counts = (updated, old, ready, available)
+        if updated > u0 or old < o0 or ready > r0 or available > a0:
+            self.touch_progress()
+
+    def watch_deadline(self) -> Generator[simpy.Event, Any, None]:
+        """Report ``progress_deadline_exceeded`` when no progress came for the deadline."""
+        deadline = self.scenario.deployment.progress_deadline_seconds
+        while self.outcome is None:
+            due = self.last_progress_s + deadline
+            if self.env.now <= due or self.paused:
+                yield self.env.timeout(max(due - self.env.now, 0.0) + 1e-6)
+                continue
+            self.deadline_exceeded = True
+            self.recorder.event("progress_deadline_exceeded", self.scenario.release.new.name, 0,
+                                f"no progress for {deadline:g}s")
+            self._progress_event = self.env.event()
+            yield self._progress_event
+            self._progress_event = None
+
+    def finish(self, outcome: str) -> str:
+        """Record the end of the rollout."""
+        self.outcome = outcome
+        self.finished_at = self.env.now
+        self.recorder.event(outcome, self.scenario.release.new.name, 0, "")
+        return outcome

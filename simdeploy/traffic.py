@@ -1,0 +1,226 @@
+"""User traffic and how pods serve it: the per-request path of the simulation.
+
+Arrivals are open-loop Poisson, at a constant rate or a piecewise-constant rate schedule.
+Their times are generated in numpy chunks by inverting the cumulative rate (a unit-rate
+Poisson process mapped through Λ⁻¹), and each request belongs to a user drawn from the
+population. Both come from their own random streams, so every strategy run with one seed sees
+the same requests from the same users.
+
+A pod serves with ``workers`` requests at a time and a FIFO queue of ``queueLimit`` behind
+them (an M/M/c/K station when the service time is exponential). A request is one tuple
+``(id, user, arrival_s)``; the whole path is callbacks on SimPy timeouts, with no process per
+request, and every request ends in exactly one outcome of :data:`simdeploy.records.OUTCOMES`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from simpy.events import Timeout
+
+from simdeploy.distributions import Sampler, UniformStream
+from simdeploy.records import ERROR, KILLED, NO_ENDPOINT, OK, OVERLOAD, REFUSED, TIMEOUT, UNFINISHED
+
+if TYPE_CHECKING:
+    import simpy
+
+    from simdeploy.cluster import Cluster, Pod
+    from simdeploy.records import Recorder
+    from simdeploy.routing import Service
+    from simdeploy.scenario import PodSpec, TrafficSpec, VersionSpec
+
+__all__ = ["Arrivals", "Workload"]
+
+
+class Arrivals:
+    """Arrival times (seconds) and user ids, generated in chunks until the end of the run."""
+
+    def __init__(self, spec: TrafficSpec, duration_s: float, rng_arrivals: np.random.Generator,
+                 rng_users: np.random.Generator, chunk: int = 16384) -> None:
+        arrivals = spec.arrivals
+        if arrivals.type == "poisson":
+            starts, rates = [0.0], [arrivals.rate_rps]
+        else:
+            starts = [s.start for s in arrivals.segments]
+            rates = [s.rate_rps for s in arrivals.segments]
+        breaks = [s for s in starts if s < duration_s] + [duration_s]
+        rates = rates[: len(breaks) - 1]
+        cumulative = [0.0]
+        for (a, b), rate in zip(itertools.pairwise(breaks), rates):
+            cumulative.append(cumulative[-1] + rate * (b - a))
+        self._breaks = np.asarray(breaks)
+        self._cumulative = np.asarray(cumulative)
+        self._unit_clock = 0.0
+        self._rng_arrivals = rng_arrivals
+        self._rng_users = rng_users
+        self._n_users = spec.users
+        self._chunk = chunk
+        self.exhausted = self._cumulative[-1] <= 0
+
+    def expected_count(self) -> float:
+        """Expected number of arrivals over the run (the integral of the rate)."""
+        return float(self._cumulative[-1])
+
+    def next_chunk(self) -> tuple[list[float], list[int]]:
+        """The next arrival times and their users (empty lists once the run is over)."""
+        if self.exhausted:
+            return [], []
+        unit = self._rng_arrivals.exponential(1.0, self._chunk).cumsum() + self._unit_clock
+        self._unit_clock = float(unit[-1])
+        inside = unit[unit < self._cumulative[-1]]
+        if len(inside) < len(unit):
+            self.exhausted = True
+        times = np.interp(inside, self._cumulative, self._breaks)
+        users = self._rng_users.integers(0, self._n_users, len(times))
+        return times.tolist(), users.tolist()
+
+
+class Workload:
+    """Dispatches each arrival to an endpoint and runs the pods' queues."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        arrivals: Arrivals,
+        service: Service,
+        cluster: Cluster,
+        recorder: Recorder,
+        versions: list[VersionSpec],
+        pod_spec: PodSpec,
+        new_version: int,
+        rng_service: np.random.Generator,
+        rng_errors: np.random.Generator,
+    ) -> None:
+        self.env = env
+        self.arrivals = arrivals
+        self.service = service
+        self.cluster = cluster
+        self.recorder = recorder
+        self.new_version = new_version
+        self.workers = pod_spec.workers
+        self.queue_limit = pod_spec.queue_limit if pod_spec.queue_limit is not None else math.inf
+        self.timeout_s = pod_spec.request_timeout if pod_spec.request_timeout else math.inf
+        self._service_time = [Sampler(v.service_time, rng_service) for v in versions]
+        self._error_rate = [v.error_rate for v in versions]
+        self._coin = UniformStream(rng_errors)
+        self._inv_dt = 1.0 / recorder.sample_interval_s
+        self._times: list[float] = []
+        self._users: list[int] = []
+        self._pos = 0
+        self._next_id = 0
+        self._log = recorder.requests
+
+    def start(self) -> None:
+        """Schedule the first arrival."""
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        if self._pos >= len(self._times):
+            self._times, self._users = self.arrivals.next_chunk()
+            self._pos = 0
+            if not self._times:
+                return
+        delay = self._times[self._pos] - self.env._now
+        Timeout(self.env, delay if delay > 0 else 0.0).callbacks.append(self._on_arrival)
+
+    # -- the per-request path ---------------------------------------------------------------
+
+    def _on_arrival(self, _event: Timeout) -> None:
+        now = self.env._now
+        user = self._users[self._pos]
+        self._pos += 1
+        rid = self._next_id
+        self._next_id = rid + 1
+        self._schedule_next()
+        rec = self.recorder
+        rec.user_seen[user] = 1
+        pod = self.service.route(user)
+        req = (rid, user, now)
+        if pod is None:
+            version = self.service.primary
+            rec.requests_by_bin[version][int(now * self._inv_dt)] += 1
+            self._fail(req, version, NO_ENDPOINT, now)
+            return
+        rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
+        if not pod.accepting:
+            self._fail(req, pod.version, REFUSED, now)
+        elif pod.busy < self.workers:
+            pod.busy += 1
+            self._serve(pod, req)
+        elif len(pod.queue) < self.queue_limit:
+            pod.queue.append(req)
+        else:
+            self._fail(req, pod.version, OVERLOAD, now)
+
+    def _serve(self, pod: Pod, req: tuple) -> None:
+        pod.inflight[req[0]] = req
+        Timeout(self.env, self._service_time[pod.version].next(), (pod, req)).callbacks.append(
+            self._on_done
+        )
+
+    def _on_done(self, event: Timeout) -> None:
+        pod, req = event._value
+        if pod.inflight.pop(req[0], None) is None:
+            return  # already failed by SIGKILL
+        now = self.env._now
+        version = pod.version
+        latency = now - req[2]
+        if latency > self.timeout_s:
+            self._fail(req, version, TIMEOUT, req[2] + self.timeout_s)
+        elif self._coin.next() < self._error_rate[version]:
+            if version == self.new_version:
+                self.recorder.user_exposed_new[req[1]] = 1
+            self._fail(req, version, ERROR, now)
+        else:
+            rec = self.recorder
+            rec.outcomes[OK] += 1
+            rec.latencies_s.append(latency)
+            if version == self.new_version:
+                rec.user_exposed_new[req[1]] = 1
+            if self._log is not None:
+                self._log.append((req[0], req[1], req[2], now, version, OK))
+        if pod.queue:
+            self._serve(pod, pod.queue.popleft())
+        else:
+            pod.busy -= 1
+            if not pod.accepting and pod.busy == 0:
+                self.cluster.drained(pod)
+
+    def _fail(self, req: tuple, version: int, outcome: int, at_s: float) -> None:
+        rec = self.recorder
+        rec.outcomes[outcome] += 1
+        rec.failed_by_bin[version][min(int(at_s * self._inv_dt), rec.n_bins - 1)] += 1
+        rec.user_errored[req[1]] = 1
+        if self._log is not None:
+            self._log.append((req[0], req[1], req[2], at_s, version, outcome))
+
+    # -- lifecycle hooks --------------------------------------------------------------------
+
+    def kill(self, pod: Pod) -> None:
+        """SIGKILL: everything the pod holds, in flight or queued, fails now."""
+        now = self.env.now
+        for req in list(pod.inflight.values()) + list(pod.queue):
+            self._fail(req, pod.version, KILLED, now)
+        pod.inflight.clear()
+        pod.queue.clear()
+        pod.busy = 0
+
+    def finish(self) -> None:
+        """At the end of the run, requests still held by pods are counted as unfinished."""
+        rec = self.recorder
+        for rs in self.cluster.replica_sets:
+            for pod in rs.pods:
+                held = list(pod.inflight.values()) + list(pod.queue)
+                rec.outcomes[UNFINISHED] += len(held)
+                if self._log is not None:
+                    for req in held:
+                        self._log.append((req[0], req[1], req[2], math.nan, pod.version,
+                                          UNFINISHED))
+
+    @property
+    def requests_total(self) -> int:
+        """Requests that have arrived so far."""
+        return self._next_id
