@@ -95,18 +95,28 @@ class Service:
         self.view[pod.version].remove(pod)
         self._refresh()
 
-    def select(self, versions: tuple[int, ...]) -> simpy.Event:
-        """Point a plain Service at the pods of ``versions`` (pooled); returns when applied."""
+    def select(self, versions: tuple[int, ...], *, at_once: bool = False) -> simpy.Event | None:
+        """Point a plain Service at the pods of ``versions`` (pooled).
+
+        Returns the event of the proxies applying it, or None with ``at_once`` (a selector
+        that was already in place before the run, when it made no difference yet).
+        """
         def apply() -> None:
             self.weighted = False
             self.selector = versions
             self._refresh()
 
+        if at_once:
+            apply()
+            return None
         return self.propagate(apply)
 
-    def set_weights(self, stable: int, canary: int, canary_weight: float,
-                    *, split_by_user: bool = False) -> simpy.Event:
-        """Split traffic by weight (percent to ``canary``); returns when the proxies apply it."""
+    def set_weights(self, stable: int, canary: int, canary_weight: float, *,
+                    split_by_user: bool = False, at_once: bool = False) -> simpy.Event | None:
+        """Split traffic by weight (percent to ``canary``).
+
+        Returns the event of the proxies applying it, or None with ``at_once``.
+        """
         def apply() -> None:
             self.weighted = True
             self.stable_version, self.canary_version = stable, canary
@@ -114,6 +124,9 @@ class Service:
             self.split_by_user = split_by_user
             self._refresh()
 
+        if at_once:
+            apply()
+            return None
         return self.propagate(apply)
 
     def keep_user_versions(self) -> None:

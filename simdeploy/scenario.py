@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from simdeploy.distributions import Constant, Distribution, Duration
+from simdeploy.distributions import Constant, Distribution, Duration, Exponential
 from simdeploy.errors import ScenarioError
 from simdeploy.rules.kubernetes import resolve_fenceposts
 
@@ -78,7 +78,7 @@ class VersionSpec(_Spec):
 
     name: str = Field(description="version label, e.g. v1")
     service_time: Distribution = Field(
-        default_factory=lambda: {"type": "exponential", "mean": 0.05},
+        default_factory=lambda: Exponential(type="exponential", mean=0.05),
         description="time one worker spends on a request, seconds",
     )
     error_rate: float = Field(

@@ -31,7 +31,8 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     """Bring green up beside blue, switch the Service, keep blue for the scale-down delay."""
     env, n = ctx.env, ctx.replicas
     blue = ctx.stable
-    yield ctx.service.select((blue.version,))
+    # The active Service has always selected blue's pod-template-hash.
+    ctx.service.select((blue.version,), at_once=True)
     green = ctx.cluster.replica_set(ctx.new_version)
     preview = min(spec.preview_replica_count or n, n)
     green.scale(preview, "green (preview)" if preview < n else "green")
@@ -41,8 +42,9 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     if preview < n:
         green.scale(n, "green to full size before promotion")
         yield from ctx.wait_until(lambda: green.available >= n)
+    # The scale-down delay counts from the selector change, not from the proxies applying it.
     ctx.recorder.event("switch", green.name, n, "active Service selector → green")
-    yield ctx.service.select((green.version,))
+    ctx.service.select((green.version,))
     ctx.service.primary = green.version
     watch = None
     if spec.health_gate is not None:
@@ -51,7 +53,7 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
         yield env.timeout(spec.scale_down_delay_seconds)
     except simpy.Interrupt:
         ctx.recorder.event("abort", green.name, 0, "post-promotion gate failed: switch back")
-        yield ctx.service.select((blue.version,))
+        ctx.service.select((blue.version,))
         ctx.service.primary = blue.version
         yield env.timeout(spec.abort_scale_down_delay_seconds)
         green.scale(0, "abort: scale green down")

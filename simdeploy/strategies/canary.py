@@ -160,8 +160,9 @@ class _CanaryRun:
 def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
     """Run the steps with the health gate watching, then promote, or abort on a failed gate."""
     run = _CanaryRun(ctx, spec)
-    if run.weighted:
-        yield run.route(0)
+    if run.weighted:  # the router's route to stable existed before the release
+        ctx.service.set_weights(run.stable.version, run.canary.version, 0,
+                                split_by_user=run.by_user, at_once=True)
     elif run.by_user:
         ctx.service.keep_user_versions()
     watch = None

@@ -1,0 +1,147 @@
+"""Properties that must hold for any scenario: controller bounds, one outcome per request,
+determinism, and common random numbers across strategies."""
+
+from __future__ import annotations
+
+import pandas as pd
+from builders import merge
+from hypothesis import given
+from hypothesis import strategies as st
+
+import simdeploy as sd
+from simdeploy.rules.kubernetes import resolve_fenceposts
+
+int_or_percent = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "10%", "25%", "50%"]))
+
+
+@st.composite
+def rolling_scenarios(draw):
+    replicas = draw(st.integers(1, 6))
+    surge, unavailable = draw(int_or_percent), draw(int_or_percent)
+    mapping = {
+        "name": "prop",
+        "duration": 90,
+        "sampleInterval": 0.5,
+        "deployment": {"replicas": replicas,
+                       "minReadySeconds": draw(st.sampled_from([0, 2])),
+                       "controllerSyncDelay": draw(st.sampled_from([0.05, 0.5]))},
+        "pod": {
+            "workers": draw(st.integers(1, 4)),
+            "queueLimit": draw(st.sampled_from([0, 5, None])),
+            "requestTimeout": draw(st.sampled_from([None, 0.5])),
+            "preStopSeconds": draw(st.sampled_from([0, 1, 3])),
+            "terminationGracePeriodSeconds": draw(st.sampled_from([2, 30])),
+            "readinessProbe": {"initialDelaySeconds": 0, "periodSeconds": 1},
+        },
+        "cluster": {"capacityPods": draw(st.sampled_from([None, replicas, replicas + 1]))},
+        "service": {"policy": draw(st.sampled_from(["round-robin", "random", "least-request"])),
+                    "endpointPropagationDelay": {"type": "uniform", "low": 0, "high": 2}},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": draw(st.sampled_from([5, 40]))},
+                    "users": 100},
+        "release": {
+            "at": 5,
+            "current": {"name": "v1", "serviceTime": {"type": "exponential", "mean": 0.05}},
+            "new": {"name": "v2",
+                    "serviceTime": {"type": "lognormal", "median": 0.05, "sigma": 0.5},
+                    "containerStart": {"type": "exponential", "mean": 2},
+                    "becomesReady": draw(st.booleans()),
+                    "errorRate": draw(st.sampled_from([0, 0.1]))},
+        },
+        "strategies": {"r": {"type": "RollingUpdate", "maxSurge": surge,
+                             "maxUnavailable": unavailable}},
+    }
+    return sd.load_scenario(mapping), surge, unavailable
+
+
+@given(case=rolling_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_rolling_update_respects_surge_and_unavailability_bounds(case, seed) -> None:
+    scenario, surge, unavailable = case
+    n = scenario.deployment.replicas
+    max_surge, max_unavailable = resolve_fenceposts(surge, unavailable, n)
+    result = sd.run(scenario, seed=seed)
+    # Σ spec after every scale — each ReplicaSet creates or deletes pods at once, so this is
+    # also the count of non-terminating pods (Terminating ones are not counted, as upstream).
+    spec = {"v1": n, "v2": 0}
+    for row in result.events[result.events.kind == "scale"].itertuples():
+        spec[row.version] = row.replicas
+        assert sum(spec.values()) <= n + max_surge
+    tl = result.timeline
+    available = tl.groupby("time_s").available.sum()
+    assert (available >= n - min(max_unavailable, n)).all()
+    live = tl.pods - tl.terminating
+    assert (live.groupby(tl.time_s).sum() <= n + max_surge).all()
+
+
+@given(case=rolling_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_every_request_has_exactly_one_outcome(case, seed) -> None:
+    scenario, _, _ = case
+    result = sd.run(scenario, seed=seed, keep_requests=True)
+    requests = result.requests
+    total = result.summary["requests_total"]
+    assert len(requests) == total
+    assert requests.id.tolist() == list(range(total))
+    counted = sum(v for k, v in result.summary.items()
+                  if k.startswith("requests_") and k not in ("requests_total", "requests_failed"))
+    assert counted == total
+    failed = requests.outcome.isin(["error", "refused", "no_endpoint", "overload", "killed",
+                                    "timeout"])
+    assert failed.sum() == result.summary["requests_failed"]
+    assert result.timeline.failed.sum() == result.summary["requests_failed"]
+    assert result.timeline.requests.sum() == total
+
+
+strategies_all = {
+    "recreate": {"type": "Recreate"},
+    "rolling": {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 0},
+    "bg": {"type": "BlueGreen", "scaleDownDelaySeconds": 10},
+    "canary": {"type": "Canary", "steps": [{"setWeight": 20}, {"pause": {"duration": 10}}]},
+    "basic": {"type": "Canary", "trafficRouting": "replicas", "splitBy": "user",
+              "steps": [{"setWeight": 50}, {"pause": {"duration": 10}}]},
+}
+
+
+@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(sorted(strategies_all)))
+def test_same_seed_same_frames(seed, name) -> None:
+    case = {"name": "det", "duration": 60,
+            "deployment": {"replicas": 3},
+            "service": {"endpointPropagationDelay": {"type": "exponential", "mean": 1}},
+            "traffic": {"arrivals": {"type": "poisson", "rateRps": 30}, "users": 50},
+            "release": {"at": 5, "new": {"name": "v2",
+                                         "containerStart": {"type": "lognormal",
+                                                            "median": 2, "sigma": 0.5}}},
+            "strategies": {name: strategies_all[name]}}
+    scenario = sd.load_scenario(case)
+    a = sd.run(scenario, seed=seed, keep_requests=True)
+    b = sd.run(scenario, seed=seed, keep_requests=True)
+    assert a.summary == b.summary or _same_with_nan(a.summary, b.summary)
+    pd.testing.assert_frame_equal(a.timeline, b.timeline)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    pd.testing.assert_frame_equal(a.requests, b.requests)
+
+
+def _same_with_nan(x: dict, y: dict) -> bool:
+    return pd.Series(x).equals(pd.Series(y))
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+def test_every_strategy_sees_the_same_arrivals_and_users(seed) -> None:
+    scenario = sd.load_scenario(merge(
+        {"name": "crn", "duration": 40, "release": {"at": 5},
+         "traffic": {"arrivals": {"type": "poisson", "rateRps": 20}, "users": 30}},
+        {"strategies": strategies_all},
+    ))
+    frames = [sd.run(scenario, name, seed, keep_requests=True).requests
+              for name in strategies_all]
+    for other in frames[1:]:
+        assert other.arrival_s.tolist() == frames[0].arrival_s.tolist()
+        assert other.user.tolist() == frames[0].user.tolist()
+    table = sd.compare(scenario, replications=2, seed=seed)
+    assert (table.groupby("replication").requests_total.nunique() == 1).all()
+    assert list(table.seed.unique()) == [seed, seed + 1]
+
+
+def test_different_seeds_differ() -> None:
+    scenario = sd.load_scenario({"name": "x", "duration": 30, "release": {"at": 5},
+                                 "traffic": {"arrivals": {"type": "poisson", "rateRps": 20}},
+                                 "strategies": {"r": {"type": "RollingUpdate"}}})
+    assert sd.run(scenario, seed=1).summary != sd.run(scenario, seed=2).summary

@@ -1,0 +1,235 @@
+"""Each strategy against the behaviour of its real controller (rules cited in the modules)."""
+
+from __future__ import annotations
+
+import pytest
+from builders import scenario
+
+import simdeploy as sd
+
+
+def scales(result: sd.RunResult) -> list[tuple[str, int]]:
+    ev = result.events
+    return [(r.version, r.replicas) for r in ev[ev.kind == "scale"].itertuples()]
+
+
+def event_time(result: sd.RunResult, kind: str, version: str | None = None) -> float:
+    ev = result.events
+    rows = ev[(ev.kind == kind) & ((ev.version == version) if version else True)]
+    assert len(rows), f"no {kind} event"
+    return float(rows.time_s.iloc[0])
+
+
+# --- RollingUpdate --------------------------------------------------------------------------
+
+
+def test_kubernetes_docs_sequence_three_replicas_default_surge() -> None:
+    # deployment.md: 3 replicas at 25 %/25 % go new→1, old→2, new→2, old→1, new→3, old→0.
+    s = scenario(deployment={"replicas": 3},
+                 strategies={"r": {"type": "RollingUpdate", "maxSurge": "25%",
+                                   "maxUnavailable": "25%"}})
+    result = sd.run(s)
+    assert scales(result) == [("v2", 1), ("v1", 2), ("v2", 2), ("v1", 1), ("v2", 3), ("v1", 0)]
+    assert result.summary["outcome"] == "completed"
+    assert result.summary["peak_pods"] >= 4
+
+
+def test_first_pass_creates_new_and_scales_old_when_budget_allows() -> None:
+    # 10 replicas, surge 3, unavailable 2: the new ReplicaSet is created at 3 and, in the same
+    # pass, old goes to 8 (budget 13 − 8 − 3 = 2); the next pass brings new to 5.
+    s = scenario(deployment={"replicas": 10}, strategies={"r": {"type": "RollingUpdate"}})
+    assert scales(sd.run(s))[:3] == [("v2", 3), ("v1", 8), ("v2", 5)]
+
+
+def test_rolling_update_never_ready_release_stalls_without_rollback() -> None:
+    s = scenario(
+        duration=120,
+        deployment={"replicas": 4, "progressDeadlineSeconds": 30},
+        release={"new": {"name": "v2", "becomesReady": False}},
+        strategies={"r": {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 1}},
+    )
+    result = sd.run(s)
+    assert result.summary["outcome"] == "stalled"
+    # the deadline counts from the last progress: the new ReplicaSet's last scale-up
+    last_scale = float(result.events[result.events.kind == "scale"].time_s.max())
+    assert event_time(result, "progress_deadline_exceeded") == pytest.approx(last_scale + 30,
+                                                                             abs=1e-3)
+    # no rollback: the old ReplicaSet holds replicas − maxUnavailable, serving every request
+    assert scales(result) == [("v2", 1), ("v1", 3), ("v2", 2)]
+    assert result.summary["downtime_s"] == 0
+    late = result.timeline[result.timeline.time_s > 60]
+    assert (late[late.version == "v1"].available == 3).all()
+
+
+def test_undo_during_rollout_returns_to_the_old_replicaset() -> None:
+    s = scenario(
+        duration=120,
+        deployment={"replicas": 4},
+        release={"new": {"name": "v2", "becomesReady": False}},
+        strategies={"r": {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 1,
+                          "undoAfter": 20}},
+    )
+    result = sd.run(s)
+    assert result.summary["outcome"] == "aborted"
+    assert event_time(result, "undo") == pytest.approx(30.0, abs=0.2)
+    final = result.timeline[result.timeline.time_s == result.timeline.time_s.max()]
+    assert final.set_index("version").loc["v1", "available"] == 4
+    assert final.set_index("version").loc["v2", "pods"] == 0
+    # undo reuses the old ReplicaSet; no third ReplicaSet appears
+    assert set(result.events[result.events.kind == "scale"].version) == {"v1", "v2"}
+
+
+def test_full_cluster_with_no_unavailability_deadlocks() -> None:
+    # capacity for exactly the replicas: the surge pod stays Pending, and with maxUnavailable 0
+    # nothing old may go, so the rollout cannot move (K13/K14).
+    base = {"duration": 200, "deployment": {"replicas": 4, "progressDeadlineSeconds": 60},
+            "cluster": {"capacityPods": 4}}
+    stuck = sd.run(scenario(**base, strategies={"r": {"type": "RollingUpdate", "maxSurge": 1,
+                                                      "maxUnavailable": 0}}))
+    assert stuck.summary["outcome"] == "stalled"
+    moving = sd.run(scenario(**base, strategies={"r": {"type": "RollingUpdate", "maxSurge": 1,
+                                                       "maxUnavailable": 1}}))
+    assert moving.summary["outcome"] == "completed"
+    assert moving.summary["peak_pods"] == 5  # the surge pod exists, Pending
+
+
+# --- Recreate -------------------------------------------------------------------------------
+
+
+def test_recreate_waits_for_the_grace_period_and_kills_in_flight_requests() -> None:
+    s = scenario(
+        deployment={"replicas": 2, "controllerSyncDelay": 0.1},
+        pod={"terminationGracePeriodSeconds": 5, "workers": 4},
+        traffic={"arrivals": {"type": "poisson", "rateRps": 2}},
+        release={"current": {"name": "v1", "serviceTime": 30}},
+        strategies={"r": {"type": "Recreate"}},
+    )
+    result = sd.run(s)
+    assert event_time(result, "scale", "v2") == pytest.approx(10 + 0.1 + 5 + 0.1)
+    assert result.summary["requests_killed"] > 0
+    assert result.summary["peak_pods"] == 2
+
+
+# --- Blue-green -----------------------------------------------------------------------------
+
+
+def test_blue_green_switch_and_scale_down_delay() -> None:
+    s = scenario(duration=90, deployment={"replicas": 4},
+                 strategies={"bg": {"type": "BlueGreen", "scaleDownDelaySeconds": 30}})
+    result = sd.run(s)
+    switch = event_time(result, "switch")
+    assert event_time(result, "scale", "v1") == pytest.approx(switch + 30)
+    assert result.summary["peak_pods"] == 8
+    assert result.summary["downtime_s"] == 0
+    assert result.summary["requests_failed"] == 0  # blue keeps serving until every proxy moved
+    tl = result.timeline
+    before = tl[(tl.time_s < switch) & (tl.version == "v2")]
+    assert before.requests.sum() == 0  # green had no user traffic before the switch
+
+
+def test_blue_green_preview_replicas_then_full_size() -> None:
+    s = scenario(duration=90, deployment={"replicas": 4},
+                 strategies={"bg": {"type": "BlueGreen", "previewReplicaCount": 1,
+                                    "autoPromotionSeconds": 10}})
+    result = sd.run(s)
+    assert [r for r in scales(result) if r[0] == "v2"] == [("v2", 1), ("v2", 4)]
+    assert event_time(result, "pause") < event_time(result, "switch")
+
+
+def test_blue_green_post_promotion_gate_switches_back() -> None:
+    s = scenario(
+        duration=120, deployment={"replicas": 4},
+        release={"new": {"name": "v2", "errorRate": 0.5}},
+        strategies={"bg": {"type": "BlueGreen", "scaleDownDelaySeconds": 60,
+                           "healthGate": {"maxErrorRate": 0.1, "window": 10, "interval": 5}}},
+    )
+    result = sd.run(s)
+    assert result.summary["outcome"] == "aborted"
+    assert event_time(result, "abort") < event_time(result, "switch") + 60
+    assert ("v1", 0) not in scales(result)  # blue was never scaled down
+    assert scales(result)[-1] == ("v2", 0)
+
+
+# --- Canary ---------------------------------------------------------------------------------
+
+
+def _canary(**canary):
+    return {"c": {"type": "Canary", **canary}}
+
+
+def test_weighted_canary_keeps_stable_full_and_shifts_weights_in_order() -> None:
+    s = scenario(duration=200, deployment={"replicas": 10},
+                 strategies=_canary(steps=[{"setWeight": 10}, {"pause": {"duration": 20}},
+                                           {"setWeight": 50}, {"pause": {"duration": 20}}]))
+    result = sd.run(s)
+    ev = result.events
+    assert list(ev[ev.kind == "weight"].replicas) == [10, 50, 100]
+    assert [r for r in scales(result) if r[0] == "v2"] == [("v2", 1), ("v2", 5), ("v2", 10)]
+    assert scales(result)[-1] == ("v1", 0)
+    assert result.summary["peak_pods"] == 20
+    assert result.summary["outcome"] == "completed"
+    tl = result.timeline
+    during = tl[(tl.time_s > event_time(result, "weight") + 3)
+                & (tl.time_s < ev[ev.kind == "weight"].time_s.iloc[1])]
+    share = during[during.version == "v2"].requests.sum() / during.requests.sum()
+    assert share == pytest.approx(0.10, abs=0.03)
+
+
+def test_dynamic_stable_scale_shrinks_stable_after_traffic_moves() -> None:
+    s = scenario(duration=200, deployment={"replicas": 10},
+                 strategies=_canary(dynamicStableScale=True,
+                                    steps=[{"setWeight": 30}, {"pause": {"duration": 20}}]))
+    result = sd.run(s)
+    assert ("v1", 7) in scales(result)
+    assert result.summary["peak_pods"] < 20
+
+
+def test_replica_ratio_canary_uses_argo_whole_pod_counts() -> None:
+    # Argo docs: 10 replicas at 41 % → 4 canary / 6 stable.
+    s = scenario(duration=200, deployment={"replicas": 10},
+                 strategies=_canary(trafficRouting="replicas",
+                                    steps=[{"setWeight": 41}, {"pause": {"duration": 100}}]))
+    result = sd.run(s)
+    tl = result.timeline
+    mid = tl[tl.time_s == 80].set_index("version")
+    assert (mid.loc["v2", "pods"], mid.loc["v1", "pods"]) == (4, 6)
+
+
+def test_canary_by_user_exposes_the_weight_share_of_users() -> None:
+    steps = [{"setWeight": 5}, {"pause": {"duration": 300}}]
+    common = {"duration": 120, "deployment": {"replicas": 10},
+              "traffic": {"arrivals": {"type": "poisson", "rateRps": 200}, "users": 2000}}
+    by_user = sd.run(scenario(**common, strategies=_canary(splitBy="user", steps=steps)))
+    by_request = sd.run(scenario(**common, strategies=_canary(splitBy="request", steps=steps)))
+    users = by_user.summary["users_total"]
+    assert by_user.summary["users_exposed_new"] / users == pytest.approx(0.05, abs=0.015)
+    # ~10 requests per user over the canary phase: most users see the new version once
+    assert by_request.summary["users_exposed_new"] / users > 0.25
+
+
+def test_flagger_form_runs_as_steps() -> None:
+    s = scenario(duration=200, deployment={"replicas": 4},
+                 strategies=_canary(stepWeight=25, maxWeight=50, interval=10))
+    result = sd.run(s)
+    ev = result.events
+    assert list(ev[ev.kind == "weight"].replicas) == [25, 50, 100]
+    assert result.summary["outcome"] == "completed"
+
+
+def test_canary_gate_limits_exposure_to_a_bad_release() -> None:
+    # The reason canaries exist: the same bad release hurts far fewer users.
+    common = {"duration": 300, "deployment": {"replicas": 10},
+              "traffic": {"arrivals": {"type": "poisson", "rateRps": 200}, "users": 5000},
+              "release": {"new": {"name": "v2", "errorRate": 0.3}}}
+    gate = {"maxErrorRate": 0.05, "window": 20, "interval": 10, "minRequests": 20}
+    canary = sd.run(scenario(**common, strategies=_canary(
+        splitBy="user", healthGate=gate,
+        steps=[{"setWeight": 5}, {"pause": {"duration": 60}}, {"setWeight": 50},
+               {"pause": {"duration": 60}}])))
+    rolling = sd.run(scenario(**common, strategies={"r": {"type": "RollingUpdate"}}))
+    assert canary.summary["outcome"] == "aborted"
+    assert rolling.summary["outcome"] == "completed"
+    assert canary.summary["users_with_errors"] < 0.1 * rolling.summary["users_with_errors"]
+    assert scales(canary)[-1] == ("v2", 0)
+    weights = canary.events[canary.events.kind == "weight"]
+    assert list(weights.replicas) == [5, 0]  # never reached 50: aborted in the first pause
