@@ -1,0 +1,1 @@
+"""Benchmarks for simdeploy: ``python -m benchmarks`` (see benchmarks/README.md)."""
