@@ -91,7 +91,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
     scenario = load_scenario(args.file)
     if args.strategy is not None and args.strategy not in scenario.strategies:
         known = ", ".join(scenario.strategies)
-        raise ScenarioError(args.file, "--strategy", f"no strategy {args.strategy!r} (known: {known})")
+        raise ScenarioError(args.file, "--strategy",
+                            f"no strategy {args.strategy!r} (known: {known})")
     result = run(scenario, args.strategy, args.seed)
     if args.json:
         summary = {k: _json_safe(v) for k, v in result.summary.items()}
@@ -125,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
     try:
+        if getattr(args, "seed", None) is not None and args.seed < 0:
+            raise ScenarioError(getattr(args, "file", ""), "--seed", "must be >= 0")
         if args.command == "validate":
             for file in args.files:
                 scenario = load_scenario(file)

@@ -53,7 +53,9 @@ def parse_duration(value: Any) -> float:
     elif isinstance(value, str):
         match = _DURATION_RE.match(value)
         if match is None:
-            raise ValueError(f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}")
+            raise ValueError(
+                f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}"
+            )
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     else:
         raise ValueError(f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}")
@@ -160,7 +162,7 @@ Distribution = Annotated[
     BeforeValidator(_constant_from_scalar),
     Field(discriminator="type"),
 ]
-"""A random duration: a plain number/duration, or ``{type: constant|exponential|lognormal|uniform}``."""
+"""A random duration: a number or duration string, or ``{type: constant|exponential|...}``."""
 
 
 class Sampler:

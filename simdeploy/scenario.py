@@ -14,6 +14,8 @@ file, the field path in YAML spelling and the problem.
 from __future__ import annotations
 
 import itertools
+import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,7 +34,7 @@ from pydantic.alias_generators import to_camel
 
 from simdeploy.distributions import Constant, Distribution, Duration, Exponential
 from simdeploy.errors import ScenarioError
-from simdeploy.rules.kubernetes import resolve_fenceposts
+from simdeploy.quantities import Quantity
 
 __all__ = [
     "BlueGreen",
@@ -57,11 +59,16 @@ class _Spec(BaseModel):
     )
 
 
+_PERCENT_RE = re.compile(r"^[0-9]+%$")
+
+
 def _int_or_percent(value: Any) -> int | str:
     """Accept what Kubernetes' IntOrString accepts for maxSurge/maxUnavailable."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+    ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
+        isinstance(value, str) and _PERCENT_RE.match(value) is not None
+    )
+    if not ok:
         raise ValueError(f"must be an int or a percentage like '25%', got {value!r}")
-    resolve_fenceposts(value, 0, 100)  # raises ValueError with the reason
     return value
 
 
@@ -94,7 +101,7 @@ class VersionSpec(_Spec):
     )
     becomes_ready: bool = Field(
         default=True,
-        description="false models a release whose pods never pass readiness (crash loop, bad config)",
+        description="false: the pods never pass readiness (crash loop, bad config)",
     )
 
 
@@ -107,12 +114,27 @@ class ReadinessProbe(_Spec):
     failure_threshold: int = Field(default=3, ge=1)
 
 
+class Resources(_Spec):
+    """CPU (cores, ``"500m"``) and memory (bytes, ``"1Gi"``)."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class ResourceRequirements(_Spec):
+    """The container's resource requests: what the scheduler reserves for the pod."""
+
+    requests: Resources = Field(default_factory=Resources)
+
+
 class PodSpec(_Spec):
     """What every pod of the Deployment shares, whatever its version."""
 
+    resources: ResourceRequirements = Field(default_factory=ResourceRequirements)
     workers: int = Field(default=8, ge=1, description="requests served concurrently by one pod")
     queue_limit: int | None = Field(
-        default=100, ge=0, description="requests waiting per pod beyond the workers; null = unbounded"
+        default=100, ge=0,
+        description="requests waiting per pod beyond the workers; null = unbounded",
     )
     request_timeout: Duration | None = Field(
         default=None, description="a request taking longer than this fails as a timeout"
@@ -142,11 +164,16 @@ class DeploymentSpec(_Spec):
 
 
 class ClusterSpec(_Spec):
-    """Room for pods; pods beyond it stay Pending."""
+    """Room for pods, as a pod count, or as allocatable CPU/memory; pods beyond it stay Pending.
+
+    Allocatable resources are one pool (a namespace quota, or nodes without fragmentation):
+    it holds as many pods as their requests fit, Terminating pods included.
+    """
 
     capacity_pods: int | None = Field(
         default=None, ge=1, description="pods that fit at once (Terminating ones included)"
     )
+    allocatable: Resources = Field(default_factory=Resources)
     pod_cost_per_hour: float = Field(default=0.0, ge=0, description="cost of one pod-hour")
 
 
@@ -358,13 +385,29 @@ class Scenario(_Spec):
     def _consistent(self) -> Scenario:
         if self.release.at >= self.duration:
             raise ValueError("release.at must be before the end of the run (duration)")
-        capacity = self.cluster.capacity_pods
+        capacity = self.pod_capacity()
         if capacity is not None and capacity < self.deployment.replicas:
             raise ValueError(
-                f"cluster.capacityPods ({capacity}) cannot hold deployment.replicas "
+                f"the cluster holds {capacity} pods, fewer than deployment.replicas "
                 f"({self.deployment.replicas})"
             )
         return self
+
+    def pod_capacity(self) -> int | None:
+        """Pods that fit at once: the pod count and every allocatable resource; None = no limit."""
+        limits = [] if self.cluster.capacity_pods is None else [self.cluster.capacity_pods]
+        requests = self.pod.resources.requests
+        for name in ("cpu", "memory"):
+            allocatable = getattr(self.cluster.allocatable, name)
+            if allocatable is None:
+                continue
+            request = getattr(requests, name)
+            if not request:
+                raise ValueError(
+                    f"cluster.allocatable.{name} is set: pod.resources.requests.{name} must be > 0"
+                )
+            limits.append(math.floor(allocatable / request + 1e-9))
+        return min(limits) if limits else None
 
     def strategy(self, name: str | None) -> tuple[str, StrategySpec]:
         """The named strategy, or the first one listed when ``name`` is None."""
@@ -376,18 +419,23 @@ class Scenario(_Spec):
         return name, self.strategies[name]
 
 
-def _loc(error: Mapping[str, Any]) -> str:
-    """Field path in YAML spelling; discriminator tags pydantic inserts are dropped."""
+def _loc(error: Mapping[str, Any], data: Any) -> str:
+    """The field path in YAML spelling, walking the input alongside pydantic's location.
+
+    Location items that are not in the input are pydantic's own (a union's tag, a validator
+    name) and are left out; once the input is a scalar, the rest is inside its normal form.
+    """
     parts: list[str] = []
     for item in error["loc"]:
-        if isinstance(item, int):
+        if isinstance(data, list) and isinstance(item, int) and 0 <= item < len(data):
             parts.append(f"[{item}]")
-        elif item in {"Recreate", "RollingUpdate", "BlueGreen", "Canary", "constant",
-                      "exponential", "lognormal", "uniform", "poisson", "schedule"} or (
-            isinstance(item, str) and item.startswith(("function-", "int", "str", "float"))
-        ):
-            continue
-        else:
+            data = data[item]
+        elif isinstance(data, Mapping) and item in data:
+            parts.append(("." if parts else "") + str(item))
+            data = data[item]
+        elif not isinstance(data, (Mapping, list)):
+            break
+        elif error.get("type") in ("extra_forbidden", "missing") and item == error["loc"][-1]:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
 
@@ -417,6 +465,8 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ScenarioError(where, None, "no such file") from None
+        except UnicodeDecodeError:
+            raise ScenarioError(where, None, "not a UTF-8 text file") from None
         except OSError as exc:
             raise ScenarioError(where, None, exc.strerror or str(exc)) from None
         try:
@@ -434,4 +484,4 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
         first = exc.errors()[0]
         more = exc.error_count() - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ScenarioError(where, _loc(first), _message(first) + suffix) from None
+        raise ScenarioError(where, _loc(first, data), _message(first) + suffix) from None

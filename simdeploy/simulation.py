@@ -82,7 +82,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
                               batch=256),
                       streams.routing, n_users, recorder)
     cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
-                      scenario.cluster.capacity_pods, service, recorder, streams.pods)
+                      scenario.pod_capacity(), service, recorder, streams.pods)
     stable = cluster.replica_set(OLD)
     arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users)
     workload = Workload(env, arrivals, service, cluster, recorder, versions, scenario.pod, NEW,
