@@ -61,18 +61,23 @@ class Pod:
         "busy",
         "created_at",
         "deleted_at",
+        "draining",
+        "epoch",
         "gone",
+        "healthy",
         "in_view",
         "inflight",
         "name",
         "queue",
         "ready",
         "ready_at",
-        "removed_from_view",
         "replica_set",
+        "restarts",
         "scheduled",
         "started",
+        "started_at",
         "version",
+        "wanted_in_view",
     )
 
     def __init__(self, name: str, replica_set: ReplicaSet, now: float) -> None:
@@ -87,9 +92,17 @@ class Pod:
         self.available = False
         self.deleted_at: float | None = None
         self.gone = False
-        self.accepting = True
+        self.started_at = math.inf
+        self.accepting = False
+        """Whether the app takes new connections (up, and not yet sent SIGTERM)."""
+        self.healthy = True
+        """False once the app has gone bad: it answers every request with a 5xx."""
+        self.draining = False
+        self.epoch = 0
+        """Container starts so far; callbacks of an earlier container are ignored."""
+        self.restarts = 0
         self.in_view = False
-        self.removed_from_view = False
+        self.wanted_in_view = False
         self.busy = 0
         self.queue: deque = deque()
         self.inflight: dict[int, tuple] = {}
@@ -200,6 +213,10 @@ class Cluster:
         self._scheduling = Sampler(pod_spec.scheduling_delay, rng_pods, batch=256)
         self._container_start = [Sampler(v.container_start, rng_pods, batch=256) for v in versions]
         self._warmup = [Sampler(v.warmup, rng_pods, batch=256) for v in versions]
+        self._unhealthy_after = [
+            None if v.unhealthy_after is None else Sampler(v.unhealthy_after, rng_pods, batch=64)
+            for v in versions
+        ]
 
     # -- ReplicaSets and notifications ------------------------------------------------------
 
@@ -247,11 +264,14 @@ class Cluster:
         rs.spec = replicas
         for _ in range(replicas):
             pod = self._add_pod(rs)
-            pod.scheduled = pod.started = pod.ready = pod.available = True
-            pod.ready_at = self.env.now - 3600.0
+            pod.scheduled = pod.started = pod.ready = pod.available = pod.accepting = True
+            pod.started_at = pod.ready_at = self.env.now - 3600.0
             self.occupying += 1
-            pod.in_view = True
+            pod.in_view = pod.wanted_in_view = True
             self.service.add_endpoint(pod)
+            unhealthy_after = self._unhealthy_after[pod.version]
+            if unhealthy_after is not None:
+                self._at(unhealthy_after.next(), self._on_unhealthy, pod)
 
     def _add_pod(self, rs: ReplicaSet) -> Pod:
         pod = Pod(rs.new_pod_name(), rs, self.env.now)
@@ -275,51 +295,128 @@ class Cluster:
             pod = self.pending.popleft()
             self.occupying += 1
             pod.scheduled = True
-            delay = self._scheduling.next()
-            start = delay + self._container_start[pod.version].next()
-            self.env.timeout(start).callbacks.append(lambda _e, p=pod: self._on_started(p))
+            delay = self._scheduling.next() + self._container_start[pod.version].next()
+            self._at(delay, self._on_started, pod)
 
-    def _on_started(self, pod: Pod) -> None:
-        if pod.deleted_at is not None:
+    def _at(self, delay: float, action: Callable[[Pod, int], None], pod: Pod) -> None:
+        """Run ``action(pod, epoch)`` after ``delay``; the epoch lets it see a restart."""
+        epoch = pod.epoch
+        self.env.timeout(delay).callbacks.append(lambda _e: action(pod, epoch))
+
+    def _stale(self, pod: Pod, epoch: int) -> bool:
+        return pod.deleted_at is not None or pod.epoch != epoch
+
+    # -- start-up and readiness ---------------------------------------------------------------
+
+    def _on_started(self, pod: Pod, epoch: int) -> None:
+        """The container runs: the app warms up, the probes start counting."""
+        if self._stale(pod, epoch):
             return
         pod.started = True
+        pod.started_at = self.env.now
         self.notify()
+        warmup = self._warmup[pod.version].next()
+        self._at(warmup, self._on_app_up, pod)
         if not self.versions[pod.version].becomes_ready:
             return
         probe = self.pod_spec.readiness_probe
-        offset = ready_offset(self._warmup[pod.version].next(), probe.initial_delay_seconds,
-                              probe.period_seconds, probe.success_threshold)
-        self.env.timeout(offset).callbacks.append(lambda _e, p=pod: self._on_ready(p))
+        offset = ready_offset(warmup, probe.initial_delay_seconds, probe.period_seconds,
+                              probe.success_threshold)
+        self._at(offset, self._on_ready, pod)
 
-    def _on_ready(self, pod: Pod) -> None:
-        if pod.deleted_at is not None:
+    def _on_app_up(self, pod: Pod, epoch: int) -> None:
+        if not self._stale(pod, epoch):
+            pod.accepting = True
+
+    def _on_ready(self, pod: Pod, epoch: int) -> None:
+        if self._stale(pod, epoch):
             return
         pod.ready = True
         pod.ready_at = self.env.now
-        self.service.propagate(lambda p=pod: self._add_to_view(p))
+        self._want_in_view(pod, True)
         min_ready = self.deployment.min_ready_seconds
         if min_ready > 0:
-            self.env.timeout(min_ready).callbacks.append(lambda _e, p=pod: self._on_available(p))
+            self._at(min_ready, self._on_available, pod)
         else:
             pod.available = True
+        unhealthy_after = self._unhealthy_after[pod.version]
+        if unhealthy_after is not None:
+            self._at(unhealthy_after.next(), self._on_unhealthy, pod)
         self.notify()
 
-    def _on_available(self, pod: Pod) -> None:
-        if pod.deleted_at is None:
+    def _on_available(self, pod: Pod, epoch: int) -> None:
+        if not self._stale(pod, epoch) and pod.ready:
             pod.available = True
             self.notify()
 
-    def _add_to_view(self, pod: Pod) -> None:
-        if pod.removed_from_view or pod.gone:
-            return
-        pod.in_view = True
-        self.service.add_endpoint(pod)
+    def _want_in_view(self, pod: Pod, wanted: bool) -> None:
+        """Ask the proxies to add or drop the endpoint; they apply the latest wish, late."""
+        pod.wanted_in_view = wanted
+        self.service.propagate(lambda: self._apply_view(pod))
 
-    def _remove_from_view(self, pod: Pod) -> None:
-        pod.removed_from_view = True
-        if pod.in_view:
+    def _apply_view(self, pod: Pod) -> None:
+        if pod.wanted_in_view and not pod.in_view and not pod.gone:
+            pod.in_view = True
+            self.service.add_endpoint(pod)
+        elif not pod.wanted_in_view and pod.in_view:
             pod.in_view = False
             self.service.remove_endpoint(pod)
+
+    # -- an app that goes bad: readiness and liveness probes ----------------------------------
+
+    def _probe_failure_noticed(self, pod: Pod, initial_delay_s: float, period_s: float,
+                               failure_threshold: int) -> float:
+        """Delay until ``failure_threshold`` consecutive probe ticks have failed, from now."""
+        base = pod.started_at + initial_delay_s
+        now = self.env.now
+        first = base + max(0, math.ceil((now - base) / period_s - 1e-12)) * period_s
+        return first + (failure_threshold - 1) * period_s - now
+
+    def _on_unhealthy(self, pod: Pod, epoch: int) -> None:
+        """The app answers 5xx from now on; the probes will notice at their ticks."""
+        if self._stale(pod, epoch):
+            return
+        pod.healthy = False
+        probe = self.pod_spec.readiness_probe
+        self._at(self._probe_failure_noticed(pod, probe.initial_delay_seconds,
+                                             probe.period_seconds, probe.failure_threshold),
+                 self._on_unready, pod)
+        liveness = self.pod_spec.liveness_probe
+        if liveness is not None:
+            self._at(self._probe_failure_noticed(pod, liveness.initial_delay_seconds,
+                                                 liveness.period_seconds,
+                                                 liveness.failure_threshold),
+                     self._restart, pod)
+
+    def _on_unready(self, pod: Pod, epoch: int) -> None:
+        """Readiness failed ``failureThreshold`` times: out of the endpoints, not available."""
+        if self._stale(pod, epoch) or not pod.ready:
+            return
+        pod.ready = False
+        pod.available = False
+        self._want_in_view(pod, False)
+        self.notify()
+
+    def _restart(self, pod: Pod, epoch: int) -> None:
+        """Liveness failed: the kubelet kills the container and starts it again, with back-off.
+
+        The first restart is immediate, then 10 s doubling up to 300 s (the kubelet's
+        CrashLoopBackOff; Kubernetes pod-lifecycle.md "Container restart policy").
+        """
+        if self._stale(pod, epoch):
+            return
+        self._on_unready(pod, epoch)
+        pod.epoch += 1
+        pod.restarts += 1
+        pod.accepting = False
+        pod.healthy = True
+        pod.started = False
+        if self.workload is not None:
+            self.workload.kill(pod)
+        backoff = 0.0 if pod.restarts == 1 else min(10.0 * 2 ** (pod.restarts - 2), 300.0)
+        self.recorder.event("restart", pod.replica_set.name, pod.restarts, pod.name)
+        self._at(backoff, self._on_started, pod)
+        self.notify()
 
     # -- deletion -----------------------------------------------------------------------------
 
@@ -327,18 +424,14 @@ class Cluster:
         """Start the termination race: endpoint removal and preStop → SIGTERM → SIGKILL."""
         if pod.deleted_at is not None:
             return
-        now = self.env.now
-        pod.deleted_at = now
+        pod.deleted_at = self.env.now
         pod.ready = False
         pod.available = False
         if not pod.scheduled:
             self.pending.remove(pod)
             self._exit(pod)
             return
-        if pod.in_view or pod.ready_at <= now:
-            self.service.propagate(lambda p=pod: self._remove_from_view(p))
-        else:
-            pod.removed_from_view = True
+        self._want_in_view(pod, False)
         if not pod.started:
             self._exit(pod)
             return
@@ -346,13 +439,14 @@ class Cluster:
         pre_stop = self.pod_spec.pre_stop_seconds
         kill_at = grace if pre_stop < grace else grace + PRESTOP_OVERRUN_S
         term_at = min(pre_stop, kill_at)
-        self.env.timeout(term_at).callbacks.append(lambda _e, p=pod: self._sigterm(p))
-        self.env.timeout(kill_at).callbacks.append(lambda _e, p=pod: self._sigkill(p))
+        self.env.timeout(term_at).callbacks.append(lambda _e: self._sigterm(pod))
+        self.env.timeout(kill_at).callbacks.append(lambda _e: self._sigkill(pod))
 
     def _sigterm(self, pod: Pod) -> None:
         if pod.gone:
             return
         pod.accepting = False
+        pod.draining = True
         if pod.busy == 0 and not pod.queue:
             self._exit(pod)
 
@@ -365,8 +459,8 @@ class Cluster:
         self._exit(pod)
 
     def drained(self, pod: Pod) -> None:
-        """Called by the workload when a pod that got SIGTERM has finished its last request."""
-        if not pod.gone:
+        """Called by the workload when a pod has finished its last request."""
+        if pod.draining and not pod.gone:
             self._exit(pod)
 
     def _exit(self, pod: Pod) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "Duration",
     "Exponential",
     "LogNormal",
+    "OptionalDistribution",
     "Sampler",
     "Uniform",
     "parse_duration",
@@ -163,6 +164,9 @@ Distribution = Annotated[
     Field(discriminator="type"),
 ]
 """A random duration: a number or duration string, or ``{type: constant|exponential|...}``."""
+
+OptionalDistribution = Annotated[Distribution | None, BeforeValidator(_constant_from_scalar)]
+"""A random duration, or null."""
 
 
 class Sampler:

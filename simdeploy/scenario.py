@@ -32,7 +32,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from simdeploy.distributions import Constant, Distribution, Duration, Exponential
+from simdeploy.distributions import (
+    Constant,
+    Distribution,
+    Duration,
+    Exponential,
+    OptionalDistribution,
+)
 from simdeploy.errors import ScenarioError
 from simdeploy.quantities import Quantity
 
@@ -103,14 +109,32 @@ class VersionSpec(_Spec):
         default=True,
         description="false: the pods never pass readiness (crash loop, bad config)",
     )
+    unhealthy_after: OptionalDistribution = Field(
+        default=None,
+        description="Ready → the app goes bad (leak, deadlock, exhausted pool) and answers "
+        "every request with a 5xx until its container restarts; null = never",
+    )
 
 
 class ReadinessProbe(_Spec):
-    """Kubernetes readiness probe timing; readiness is noticed only at probe ticks."""
+    """Kubernetes readiness probe timing; readiness is noticed only at probe ticks.
+
+    Probes run every ``periodSeconds`` from ``initialDelaySeconds`` after the container
+    starts. ``successThreshold`` passes in a row make the pod Ready; ``failureThreshold``
+    failures in a row (an app gone bad, see ``unhealthyAfter``) take it out of the endpoints.
+    """
 
     initial_delay_seconds: Duration = 0.0
     period_seconds: Duration = Field(default=10.0, gt=0)
     success_threshold: int = Field(default=1, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+
+
+class LivenessProbe(_Spec):
+    """Kubernetes liveness probe: ``failureThreshold`` failures in a row restart the container."""
+
+    initial_delay_seconds: Duration = 0.0
+    period_seconds: Duration = Field(default=10.0, gt=0)
     failure_threshold: int = Field(default=3, ge=1)
 
 
@@ -144,6 +168,9 @@ class PodSpec(_Spec):
         description="creation → bound to a node, once the cluster has room, seconds",
     )
     readiness_probe: ReadinessProbe = Field(default_factory=ReadinessProbe)
+    liveness_probe: LivenessProbe | None = Field(
+        default=None, description="null: an app gone bad is never restarted"
+    )
     termination_grace_period_seconds: Duration = Field(
         default=30.0, description="deletion → SIGKILL; preStop counts inside it"
     )

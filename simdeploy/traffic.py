@@ -147,6 +147,8 @@ class Workload:
         rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
         if not pod.accepting:
             self._fail(req, pod.version, REFUSED, now)
+        elif not pod.healthy:
+            self._fail_answered(req, pod.version, now)
         elif pod.busy < self.workers:
             pod.busy += 1
             self._serve(pod, req)
@@ -170,10 +172,8 @@ class Workload:
         latency = now - req[2]
         if latency > self.timeout_s:
             self._fail(req, version, TIMEOUT, req[2] + self.timeout_s)
-        elif self._coin.next() < self._error_rate[version]:
-            if version == self.new_version:
-                self.recorder.user_exposed_new[req[1]] = 1
-            self._fail(req, version, ERROR, now)
+        elif self._coin.next() < self._error_rate[version] or not pod.healthy:
+            self._fail_answered(req, version, now)
         else:
             rec = self.recorder
             rec.outcomes[OK] += 1
@@ -186,8 +186,14 @@ class Workload:
             self._serve(pod, pod.queue.popleft())
         else:
             pod.busy -= 1
-            if not pod.accepting and pod.busy == 0:
+            if pod.draining and pod.busy == 0:
                 self.cluster.drained(pod)
+
+    def _fail_answered(self, req: tuple, version: int, now: float) -> None:
+        """The app answered with a 5xx: a failure, and still a response from ``version``."""
+        if version == self.new_version:
+            self.recorder.user_exposed_new[req[1]] = 1
+        self._fail(req, version, ERROR, now)
 
     def _fail(self, req: tuple, version: int, outcome: int, at_s: float) -> None:
         rec = self.recorder
