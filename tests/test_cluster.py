@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from builders import scenario
 
@@ -76,11 +78,11 @@ def test_crash_looping_release_gets_backoff_between_restarts() -> None:
     )
     result = sd.run(s)
     times = result.events[result.events.kind == "restart"].time_s.tolist()
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # restart k waits 0, 10, 20, 40 s before the container starts again, then the same cycle
     # (warm-up, bad after 1 s, a probe tick): the gaps grow by the back-off differences
     assert len(gaps) >= 4
-    assert [b - a for a, b in zip(gaps, gaps[1:4])] == pytest.approx([10, 10, 20], abs=1e-6)
+    assert [b - a for a, b in itertools.pairwise(gaps)] == pytest.approx([10, 10, 20], abs=1e-6)
 
 
 def test_pods_beyond_capacity_wait_pending() -> None:
