@@ -82,7 +82,7 @@ def test_crash_looping_release_gets_backoff_between_restarts() -> None:
     # restart k waits 0, 10, 20, 40 s before the container starts again, then the same cycle
     # (warm-up, bad after 1 s, a probe tick): the gaps grow by the back-off differences
     assert len(gaps) >= 4
-    assert [b - a for a, b in itertools.pairwise(gaps)] == pytest.approx([10, 10, 20], abs=1e-6)
+    assert [b - a for a, b in itertools.pairwise(gaps[:4])] == pytest.approx([10, 10, 20], abs=1e-6)
 
 
 def test_pods_beyond_capacity_wait_pending() -> None:
