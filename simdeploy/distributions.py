@@ -33,8 +33,10 @@ __all__ = [
     "LogNormal",
     "OptionalDistribution",
     "Sampler",
+    "SpecModel",
     "Uniform",
     "parse_duration",
+    "uniform_stream",
 ]
 
 _UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -69,7 +71,9 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, written as a number or with a unit (``ms``, ``s``, ``m``, ``h``)."""
 
 
-class _Dist(BaseModel):
+class SpecModel(BaseModel):
+    """Base of every scenario model: frozen, no unknown keys, camelCase in YAML."""
+
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
@@ -79,7 +83,7 @@ class _Dist(BaseModel):
     )
 
 
-class Constant(_Dist):
+class Constant(SpecModel):
     """Always the same value (the default reading of a plain number)."""
 
     type: Literal["constant"] = "constant"
@@ -95,7 +99,7 @@ class Constant(_Dist):
         return np.full(size, self.value)
 
 
-class Exponential(_Dist):
+class Exponential(SpecModel):
     """Memoryless: service times of an M/M/c queue, or rare, independent delays."""
 
     type: Literal["exponential"]
@@ -106,7 +110,7 @@ class Exponential(_Dist):
         return rng.exponential(self.mean, size)
 
 
-class LogNormal(_Dist):
+class LogNormal(SpecModel):
     """Right-skewed: pod start-up and latencies, whose tails are long."""
 
     type: Literal["lognormal"]
@@ -129,7 +133,7 @@ class LogNormal(_Dist):
         return rng.lognormal(math.log(self.median), self.sigma, size)
 
 
-class Uniform(_Dist):
+class Uniform(SpecModel):
     """Anything between two bounds, equally likely."""
 
     type: Literal["uniform"]
@@ -196,21 +200,6 @@ class Sampler:
         return self._buffer[i]
 
 
-class UniformStream:
-    """Uniform(0, 1) draws, one at a time from numpy batches (routing and error coin flips)."""
-
-    __slots__ = ("_buffer", "_index", "_rng")
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
-        self._buffer: list[float] = []
-        self._index = 0
-
-    def next(self) -> float:
-        """The next draw in [0, 1)."""
-        i = self._index
-        if i >= len(self._buffer):
-            self._buffer = self._rng.random(4096).tolist()
-            i = 0
-        self._index = i + 1
-        return self._buffer[i]
+def uniform_stream(rng: np.random.Generator) -> Sampler:
+    """Uniform [0, 1) draws one at a time (routing and error coin flips)."""
+    return Sampler(Uniform(type="uniform", low=0.0, high=1.0), rng)

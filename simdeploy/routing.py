@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from simdeploy.distributions import Sampler, UniformStream
+from simdeploy.distributions import Sampler, uniform_stream
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,7 +68,7 @@ class Service:
         self.pool: list[Pod] = []
         self._policy = policy
         self._rr = 0
-        self._uniform = UniformStream(rng_routing)
+        self._uniform = uniform_stream(rng_routing)
         self._user_bucket = rng_routing.random(n_users).tolist()
         self._sticky = stickiness == "user"
         self._user_version = [-1] * n_users if self._sticky else None
@@ -84,6 +84,12 @@ class Service:
         event = self.env.timeout(self._propagation.next())
         event.callbacks.append(lambda _e: apply())
         return event
+
+    def _change(self, apply: Callable[[], None], at_once: bool) -> simpy.Event | None:
+        if at_once:
+            apply()
+            return None
+        return self.propagate(apply)
 
     def add_endpoint(self, pod: Pod) -> None:
         """The proxies now route to ``pod``."""
@@ -106,10 +112,7 @@ class Service:
             self.selector = versions
             self._refresh()
 
-        if at_once:
-            apply()
-            return None
-        return self.propagate(apply)
+        return self._change(apply, at_once)
 
     def set_weights(self, stable: int, canary: int, canary_weight: float, *,
                     split_by_user: bool = False, at_once: bool = False) -> simpy.Event | None:
@@ -124,10 +127,7 @@ class Service:
             self.split_by_user = split_by_user
             self._refresh()
 
-        if at_once:
-            apply()
-            return None
-        return self.propagate(apply)
+        return self._change(apply, at_once)
 
     def keep_user_versions(self) -> None:
         """Turn on per-user stickiness (a user keeps the version first chosen for them)."""

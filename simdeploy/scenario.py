@@ -22,15 +22,12 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from simdeploy.distributions import (
     Constant,
@@ -38,6 +35,7 @@ from simdeploy.distributions import (
     Duration,
     Exponential,
     OptionalDistribution,
+    SpecModel,
 )
 from simdeploy.errors import ScenarioError
 from simdeploy.quantities import Quantity
@@ -55,14 +53,7 @@ __all__ = [
 ]
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
+_Spec = SpecModel
 
 
 _PERCENT_RE = re.compile(r"^[0-9]+%$")

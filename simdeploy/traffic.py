@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from simpy.events import Timeout
 
-from simdeploy.distributions import Sampler, UniformStream
+from simdeploy.distributions import Sampler, uniform_stream
 from simdeploy.records import ERROR, KILLED, NO_ENDPOINT, OK, OVERLOAD, REFUSED, TIMEOUT, UNFINISHED
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class Workload:
         self.timeout_s = pod_spec.request_timeout if pod_spec.request_timeout else math.inf
         self._service_time = [Sampler(v.service_time, rng_service) for v in versions]
         self._error_rate = [v.error_rate for v in versions]
-        self._coin = UniformStream(rng_errors)
+        self._coin = uniform_stream(rng_errors)
         self._inv_dt = 1.0 / recorder.sample_interval_s
         self._times: list[float] = []
         self._users: list[int] = []
