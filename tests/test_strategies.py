@@ -207,6 +207,16 @@ def test_canary_by_user_exposes_the_weight_share_of_users() -> None:
     assert by_request.summary["users_exposed_new"] / users > 0.25
 
 
+def test_pauses_do_not_count_toward_the_progress_deadline() -> None:
+    s = scenario(duration=300, deployment={"replicas": 4, "progressDeadlineSeconds": 30},
+                 strategies=_canary(steps=[{"setWeight": 25}, {"pause": {"duration": 100}},
+                                           {"setWeight": 50}, {"pause": {"duration": 100}}]))
+    result = sd.run(s)
+    assert result.summary["outcome"] == "completed"
+    assert (result.events.kind == "progress_deadline_exceeded").sum() == 0
+    assert result.summary["rollout_duration_s"] > 200
+
+
 def test_flagger_form_runs_as_steps() -> None:
     s = scenario(duration=200, deployment={"replicas": 4},
                  strategies=_canary(stepWeight=25, maxWeight=50, interval=10))

@@ -46,6 +46,7 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     ctx.recorder.event("switch", green.name, n, "active Service selector → green")
     ctx.service.select((green.version,))
     ctx.service.primary = green.version
+    ctx.promoted()
     watch = None
     if spec.health_gate is not None:
         watch = HealthWatch(ctx, spec.health_gate, env.active_process)

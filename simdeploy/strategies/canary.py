@@ -136,6 +136,7 @@ class _CanaryRun:
         yield from ctx.wait_until(lambda: self.canary.available >= self.n)
         yield self.route(100)
         ctx.service.primary = self.canary.version
+        ctx.promoted()
         if not self.spec.dynamic_stable_scale:
             yield ctx.env.timeout(self.spec.scale_down_delay_seconds)
         self.stable.scale(0, "promoted: old stable to 0")

@@ -42,9 +42,10 @@ class Rollout:
     finished_at: float | None = None
     deadline_exceeded: bool = False
     paused: bool = False
+    watching_deadline: bool = True
     last_progress_s: float = 0.0
     _progress_counts: tuple[int, int, int, int] = field(default=(0, 0, 0, 0))
-    _progress_event: simpy.Event | None = None
+    _wake: simpy.Event | None = None
 
     @property
     def replicas(self) -> int:
@@ -77,8 +78,9 @@ class Rollout:
     def touch_progress(self) -> None:
         """Progress was made now (or a pause ended): the deadline starts again."""
         self.last_progress_s = self.env.now
-        if self._progress_event is not None and not self._progress_event.triggered:
-            self._progress_event.succeed()
+        self.deadline_exceeded = False  # the Progressing condition turns true again
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
 
     def observe_progress(self) -> None:
         """Cluster listener: progress is any rise in updated/ready/available or fall in old."""
@@ -100,17 +102,23 @@ class Rollout:
     def watch_deadline(self) -> Generator[simpy.Event, Any, None]:
         """Report ``progress_deadline_exceeded`` when no progress came for the deadline."""
         deadline = self.scenario.deployment.progress_deadline_seconds
-        while self.outcome is None:
+        while self.outcome is None and self.watching_deadline:
             due = self.last_progress_s + deadline
-            if self.env.now <= due or self.paused:
-                yield self.env.timeout(max(due - self.env.now, 0.0) + 1e-6)
+            if not self.paused and self.env.now <= due:
+                yield self.env.timeout(due - self.env.now + 1e-6)
                 continue
-            self.deadline_exceeded = True
-            self.recorder.event("progress_deadline_exceeded", self.scenario.release.new.name, 0,
-                                f"no progress for {deadline:g}s")
-            self._progress_event = self.env.event()
-            yield self._progress_event
-            self._progress_event = None
+            if not self.paused and not self.deadline_exceeded:
+                self.deadline_exceeded = True
+                self.recorder.event("progress_deadline_exceeded", self.scenario.release.new.name,
+                                    0, f"no progress for {deadline:g}s")
+            self._wake = self.env.event()  # paused, or past the deadline: wait for progress
+            yield self._wake
+            self._wake = None
+
+    def promoted(self) -> None:
+        """The new version is fully promoted: what remains is clean-up, not progress."""
+        self.watching_deadline = False
+        self.touch_progress()
 
     def finish(self, outcome: str) -> str:
         """Record the end of the rollout."""
