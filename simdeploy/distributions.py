@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -176,28 +178,21 @@ OptionalDistribution = Annotated[Distribution | None, BeforeValidator(_constant_
 class Sampler:
     """Hands out draws of one distribution one at a time, drawing from numpy in batches.
 
-    Batching keeps the per-request cost at a list index instead of a numpy call. The sequence
+    ``sampler.next()`` is the ``__next__`` of an iterator over the batches, a C call: the
+    per-request cost of a draw is one call, not a numpy call or an index check. The sequence
     of values depends only on the generator's state, so a run stays reproducible.
     """
 
-    __slots__ = ("_batch", "_buffer", "_dist", "_index", "_rng")
+    __slots__ = ("next",)
 
     def __init__(self, dist: Constant | Exponential | LogNormal | Uniform,
                  rng: np.random.Generator, batch: int = 4096) -> None:
-        self._dist = dist
-        self._rng = rng
-        self._batch = batch
-        self._buffer: list[float] = []
-        self._index = 0
+        def batches() -> Iterator[list[float]]:
+            while True:
+                yield dist.sample(rng, batch).tolist()
 
-    def next(self) -> float:
+        self.next: Callable[[], float] = chain.from_iterable(batches()).__next__
         """The next draw, seconds."""
-        i = self._index
-        if i >= len(self._buffer):
-            self._buffer = self._dist.sample(self._rng, self._batch).tolist()
-            i = 0
-        self._index = i + 1
-        return self._buffer[i]
 
 
 def uniform_stream(rng: np.random.Generator) -> Sampler:
