@@ -7,6 +7,9 @@ version in the last ``window``; with at least ``minRequests`` of them, a failed 
 ``failureLimit`` 0, ``argo-rollouts analysis/analysis.go assessMetricStatus``; Flagger's
 default ``threshold`` 1, ``fluxcd/flagger pkg/controller/scheduler.go``). Fewer requests give
 no verdict, which is why a small canary share needs a longer window to catch a bad release.
+A check passes when it saw a whole window since the gate started, with enough requests and a
+low enough error rate; blue-green keeps blue until then (post-promotion analysis,
+``argo-rollouts rollout/bluegreen.go scaleDownOldReplicaSetsForBlueGreen``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class HealthWatch:
         self.gate = gate
         self.target = target
         self.failed = False
+        self.passed = ctx.env.event()
+        """Fires at the first check that saw a full window with enough requests, all healthy."""
+        self._started_s = ctx.env.now
         self._active = True
         ctx.env.process(self._watch())
 
@@ -45,7 +51,8 @@ class HealthWatch:
             yield env.timeout(gate.interval)
             if not self._active or not self.target.is_alive:
                 return
-            requests, failed = self.ctx.recorder.window(version, env.now - gate.window, env.now)
+            requests, failed = self.ctx.recorder.new_version_window(env.now - gate.window,
+                                                                    env.now)
             if requests >= gate.min_requests and failed > gate.max_error_rate * requests:
                 self.failed = True
                 self.ctx.recorder.event(
@@ -54,3 +61,6 @@ class HealthWatch:
                 )
                 self.target.interrupt("health gate failed")
                 return
+            full_window = env.now - self._started_s >= gate.window - 1e-9
+            if full_window and requests >= gate.min_requests and not self.passed.triggered:
+                self.passed.succeed()

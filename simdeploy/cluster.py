@@ -11,9 +11,10 @@ Pods"): the endpoint is taken out of load balancing, which every proxy applies o
 endpoint-propagation delay; and the kubelet runs the ``preStop`` hook, sends SIGTERM (the app
 stops accepting connections and drains what it has), and sends SIGKILL when
 ``terminationGracePeriodSeconds`` has passed since the deletion. A preStop hook that overruns
-the grace period gets one extra 2 s. Requests the proxies still send to a pod that no longer
-accepts connections fail; requests cut by SIGKILL fail. A terminating pod keeps its slot on the
-cluster until it exits, but the controllers stop counting it at once.
+the grace period is cut off at it, and SIGTERM then still gets 2 s before SIGKILL. Requests
+the proxies still send to a pod that no longer accepts connections fail; requests cut by
+SIGKILL fail. A terminating pod keeps its slot on the cluster until it exits, but the
+controllers stop counting it at once.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Cluster", "Pod", "ReplicaSet", "ready_offset"]
 
-PRESTOP_OVERRUN_S = 2.0
-"""Extra grace given once when preStop outlives the grace period (pod-lifecycle.md)."""
+MIN_TERM_TO_KILL_S = 2.0
+"""SIGTERM always gets at least 2 s before SIGKILL, even when preStop used up the grace period
+(``kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer``,
+``minimumGracePeriodInSeconds``)."""
 
 
 def ready_offset(warmup_s: float, initial_delay_s: float, period_s: float,
@@ -436,9 +439,8 @@ class Cluster:
             self._exit(pod)
             return
         grace = self.pod_spec.termination_grace_period_seconds
-        pre_stop = self.pod_spec.pre_stop_seconds
-        kill_at = grace if pre_stop < grace else grace + PRESTOP_OVERRUN_S
-        term_at = min(pre_stop, kill_at)
+        term_at = min(self.pod_spec.pre_stop_seconds, grace)
+        kill_at = max(grace, term_at + MIN_TERM_TO_KILL_S)
         self.env.timeout(term_at).callbacks.append(lambda _e: self._sigterm(pod))
         self.env.timeout(kill_at).callbacks.append(lambda _e: self._sigkill(pod))
 

@@ -38,6 +38,7 @@ SUMMARY_KEYS = (
     "latency_p50_ms",
     "latency_p99_ms",
     "outcome",
+    "progress_deadline_exceeded",
 )
 """The keys every summary has, in this order; ``requests_<outcome>`` counts follow them."""
 

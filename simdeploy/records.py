@@ -24,6 +24,8 @@ pod's queue was full; killed: cut by SIGKILL at the end of the grace period; tim
 than the request timeout; unfinished: still queued or in flight when the run ended.
 """
 OK, ERROR, REFUSED, NO_ENDPOINT, OVERLOAD, KILLED, TIMEOUT, UNFINISHED = range(len(OUTCOMES))
+GATE_BINS_PER_S = 10
+"""Resolution of the counts a health gate reads, independent of the timeline's interval."""
 
 
 class Recorder:
@@ -39,6 +41,10 @@ class Recorder:
         """Requests routed to each version, by arrival interval."""
         self.failed_by_bin = [[0] * n_bins for _ in range(n_versions)]
         """Failed requests charged to each version, by the interval of the failure."""
+        n_fine = math.ceil(duration_s * GATE_BINS_PER_S) + 1
+        self.new_requests_fine = [0] * n_fine
+        """New-version requests by arrival, per 0.1 s: what a health gate looks at."""
+        self.new_failed_fine = [0] * n_fine
         self.outcomes = [0] * len(OUTCOMES)
         self.latencies_s: list[float] = []
         """Response time of every successful request."""
@@ -59,9 +65,8 @@ class Recorder:
         """The number of existing pods (Pending and Terminating included) changed."""
         self.pod_counts.append((time_s, count))
 
-    def window(self, version: int, start_s: float, end_s: float) -> tuple[int, int]:
-        """(requests, failed) of ``version`` in [start_s, end_s), whole sample intervals."""
-        lo = max(0, int(start_s / self.sample_interval_s))
-        hi = min(self.n_bins, max(lo, int(end_s / self.sample_interval_s)))
-        return (sum(self.requests_by_bin[version][lo:hi]),
-                sum(self.failed_by_bin[version][lo:hi]))
+    def new_version_window(self, start_s: float, end_s: float) -> tuple[int, int]:
+        """(requests, failed) of the new version in [start_s, end_s), to 0.1 s."""
+        lo = max(0, round(start_s * GATE_BINS_PER_S))
+        hi = min(len(self.new_requests_fine), max(lo, round(end_s * GATE_BINS_PER_S)))
+        return sum(self.new_requests_fine[lo:hi]), sum(self.new_failed_fine[lo:hi])

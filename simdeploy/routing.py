@@ -75,6 +75,8 @@ class Service:
         self._propagation = propagation
         self._recorder = recorder
         self._down_since: float | None = None
+        self._changes_made = 0
+        self._changes_applied = 0
         self.downtime_s = 0.0
 
     # -- changes (all applied after a propagation delay by the callers) ---------------------
@@ -86,10 +88,23 @@ class Service:
         return event
 
     def _change(self, apply: Callable[[], None], at_once: bool) -> simpy.Event | None:
+        """Apply a selector or weight change now or after propagation, never out of order.
+
+        Each change has a sequence number; one that reaches the proxies after a later change
+        is dropped (the control plane's latest object wins, as with endpoint updates).
+        """
+        self._changes_made += 1
+        number = self._changes_made
+
+        def apply_in_order() -> None:
+            if number > self._changes_applied:
+                self._changes_applied = number
+                apply()
+
         if at_once:
-            apply()
+            apply_in_order()
             return None
-        return self.propagate(apply)
+        return self.propagate(apply_in_order)
 
     def add_endpoint(self, pod: Pod) -> None:
         """The proxies now route to ``pod``."""

@@ -104,7 +104,9 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     service.close(duration)
 
     # collect
-    outcome = rollout.outcome or ("stalled" if rollout.deadline_exceeded else "incomplete")
+    # Not finished by the end of the run is "stalled"; whether Kubernetes would already say
+    # so (ProgressDeadlineExceeded) is a key of its own.
+    outcome = rollout.outcome or "stalled"
     rollout_s = (rollout.finished_at - scenario.release.at
                  if rollout.finished_at is not None else math.nan)
     total = workload.requests_total
@@ -127,6 +129,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         "latency_p50_ms": p50,
         "latency_p99_ms": p99,
         "outcome": outcome,
+        "progress_deadline_exceeded": rollout.deadline_exceeded_ever,
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,

@@ -22,7 +22,17 @@ import numpy as np
 from simpy.events import Timeout
 
 from simdeploy.distributions import Sampler, uniform_stream
-from simdeploy.records import ERROR, KILLED, NO_ENDPOINT, OK, OVERLOAD, REFUSED, TIMEOUT, UNFINISHED
+from simdeploy.records import (
+    ERROR,
+    GATE_BINS_PER_S,
+    KILLED,
+    NO_ENDPOINT,
+    OK,
+    OVERLOAD,
+    REFUSED,
+    TIMEOUT,
+    UNFINISHED,
+)
 
 if TYPE_CHECKING:
     import simpy
@@ -145,6 +155,8 @@ class Workload:
             self._fail(req, version, NO_ENDPOINT, now)
             return
         rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
+        if pod.version == self.new_version:
+            rec.new_requests_fine[int(now * GATE_BINS_PER_S)] += 1
         if not pod.accepting:
             self._fail(req, pod.version, REFUSED, now)
         elif not pod.healthy:
@@ -199,6 +211,9 @@ class Workload:
         rec = self.recorder
         rec.outcomes[outcome] += 1
         rec.failed_by_bin[version][min(int(at_s * self._inv_dt), rec.n_bins - 1)] += 1
+        if version == self.new_version:
+            fine = rec.new_failed_fine
+            fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1
         rec.user_errored[req[1]] = 1
         if self._log is not None:
             self._log.append((req[0], req[1], req[2], at_s, version, outcome))
@@ -206,23 +221,32 @@ class Workload:
     # -- lifecycle hooks --------------------------------------------------------------------
 
     def kill(self, pod: Pod) -> None:
-        """SIGKILL: everything the pod holds, in flight or queued, fails now."""
+        """SIGKILL: everything the pod holds, in flight or queued, fails now.
+
+        A request whose client had already given up counts as a timeout, at that moment.
+        """
         now = self.env.now
         for req in list(pod.inflight.values()) + list(pod.queue):
-            self._fail(req, pod.version, KILLED, now)
+            if now - req[2] > self.timeout_s:
+                self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s)
+            else:
+                self._fail(req, pod.version, KILLED, now)
         pod.inflight.clear()
         pod.queue.clear()
         pod.busy = 0
 
     def finish(self) -> None:
-        """At the end of the run, requests still held by pods are counted as unfinished."""
+        """At the end of the run: requests still held are timeouts if overdue, else unfinished."""
         rec = self.recorder
+        now = self.env.now
         for rs in self.cluster.replica_sets:
             for pod in rs.pods:
-                held = list(pod.inflight.values()) + list(pod.queue)
-                rec.outcomes[UNFINISHED] += len(held)
-                if self._log is not None:
-                    for req in held:
+                for req in list(pod.inflight.values()) + list(pod.queue):
+                    if now - req[2] > self.timeout_s:
+                        self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s)
+                        continue
+                    rec.outcomes[UNFINISHED] += 1
+                    if self._log is not None:
                         self._log.append((req[0], req[1], req[2], math.nan, pod.version,
                                           UNFINISHED))
 

@@ -68,8 +68,8 @@ def test_littles_law_holds_in_steady_state() -> None:
 # --- Recreate: downtime in closed form ------------------------------------------------------
 #
 # With constant timings and no traffic, old pods are deleted at R + d (controller sync delay
-# d), exit at SIGTERM, which comes after preStop p (or at grace + 2 s when preStop overruns
-# the grace period), and the controller creates the new pods one sync delay later. A new pod
+# d), exit at SIGTERM, which comes after preStop p (cut off at the grace period when it
+# overruns it), and the controller creates the new pods one sync delay later. A new pod
 # is scheduled after s, its container runs after c, and the first readiness probe at or after
 # the app is up (warm-up w) passes: probes at initialDelay + k * period after the container
 # starts. Both the removal of the old endpoints and the arrival of the new ones reach the
@@ -82,7 +82,7 @@ def test_littles_law_holds_in_steady_state() -> None:
     [
         (0.0, 30.0, 3.0, 1.0, 2.0, 0.0),   # probes at 1, 3 → ready 3 s after start
         (5.0, 30.0, 3.0, 1.0, 2.0, 5.0),   # preStop delays SIGTERM by 5 s
-        (10.0, 3.0, 0.5, 1.0, 10.0, 5.0),  # preStop overruns grace: killed at grace + 2 s
+        (10.0, 3.0, 0.5, 1.0, 10.0, 3.0),  # preStop cut off at grace: SIGTERM, idle, exits
         (0.0, 30.0, 7.5, 0.0, 2.5, 0.0),   # probes at 0, 2.5, 5, 7.5 → ready at 7.5
     ],
 )

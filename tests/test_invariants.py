@@ -145,3 +145,71 @@ def test_different_seeds_differ() -> None:
                                  "traffic": {"arrivals": {"type": "poisson", "rateRps": 20}},
                                  "strategies": {"r": {"type": "RollingUpdate"}}})
     assert sd.run(scenario, seed=1).summary != sd.run(scenario, seed=2).summary
+
+
+gate = {"maxErrorRate": 0.1, "window": 5, "interval": 2.5, "minRequests": 5}
+strategies_gated = {
+    "recreate": {"type": "Recreate"},
+    "rolling-undo": {"type": "RollingUpdate", "undoAfter": 20},
+    "bg": {"type": "BlueGreen", "scaleDownDelaySeconds": 5, "healthGate": gate,
+           "abortScaleDownDelaySeconds": 5},
+    "canary": {"type": "Canary", "healthGate": gate, "abortScaleDownDelaySeconds": 5,
+               "steps": [{"setWeight": 20}, {"pause": {"duration": 10}}, {"setWeight": 60},
+                         {"pause": {"duration": 10}}]},
+    "canary-dynamic": {"type": "Canary", "dynamicStableScale": True, "healthGate": gate,
+                       "splitBy": "user",
+                       "steps": [{"setWeight": 30}, {"pause": {"duration": 10}}]},
+    "basic": {"type": "Canary", "trafficRouting": "replicas", "healthGate": gate,
+              "steps": [{"setWeight": 50}, {"pause": {"duration": 10}}]},
+}
+
+
+@st.composite
+def any_strategy_scenarios(draw):
+    name = draw(st.sampled_from(sorted(strategies_gated)))
+    replicas = draw(st.integers(1, 5))
+    return sd.load_scenario({
+        "name": "any", "duration": 80, "sampleInterval": 2,
+        "deployment": {"replicas": replicas, "progressDeadlineSeconds": 30},
+        "pod": {"workers": 2, "queueLimit": draw(st.sampled_from([0, 3, None])),
+                "requestTimeout": draw(st.sampled_from([None, 0.2, 2])),
+                "terminationGracePeriodSeconds": draw(st.sampled_from([1, 10])),
+                "preStopSeconds": draw(st.sampled_from([0, 2])),
+                "readinessProbe": {"periodSeconds": 1, "failureThreshold": 2},
+                "livenessProbe": draw(st.sampled_from([None, {"periodSeconds": 2}]))},
+        "cluster": {"capacityPods": draw(st.sampled_from([None, replicas + 1]))},
+        "service": {"policy": draw(st.sampled_from(["round-robin", "random", "least-request"])),
+                    "stickiness": draw(st.sampled_from(["none", "user"])),
+                    "endpointPropagationDelay": {"type": "exponential", "mean": 1.5}},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": 30}, "users": 40},
+        "release": {"at": 5,
+                    "current": {"name": "v1", "serviceTime": {"type": "exponential",
+                                                              "mean": 0.1}},
+                    "new": {"name": "v2", "errorRate": draw(st.sampled_from([0, 0.5])),
+                            "serviceTime": {"type": "exponential", "mean": 0.1},
+                            "unhealthyAfter": draw(st.sampled_from([None, 15])),
+                            "becomesReady": draw(st.booleans())}},
+        "strategies": {name: strategies_gated[name]},
+    })
+
+
+@given(scenario=any_strategy_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_every_strategy_accounts_for_every_request_and_pod(scenario, seed) -> None:
+    result = sd.run(scenario, seed=seed, keep_requests=True)
+    s, requests, tl = result.summary, result.requests, result.timeline
+    assert requests.id.tolist() == list(range(s["requests_total"]))
+    assert requests.outcome.value_counts()[lambda c: c > 0].to_dict() == {
+        k[len("requests_"):]: v for k, v in s.items()
+        if k.startswith("requests_") and k not in ("requests_total", "requests_failed")
+        and v > 0
+    }
+    assert tl.failed.sum() == s["requests_failed"]
+    assert s["outcome"] in {"completed", "aborted", "stalled"}
+    assert 0 <= s["downtime_s"] <= scenario.duration
+    assert s["users_with_errors"] <= s["users_total"] <= scenario.traffic.users
+    assert s["peak_pods"] >= tl.groupby("time_s").pods.sum().max()
+    assert (tl.pending <= tl.pods).all() and (tl.available <= tl.ready).all()
+    if s["outcome"] == "aborted":  # once an abort has settled, nothing goes to v2
+        settled = result.events[result.events.kind == "aborted"].time_s.item() + 10
+        late = requests[requests.arrival_s > settled]
+        assert (late.version == 1).sum() == 0

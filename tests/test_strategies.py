@@ -96,16 +96,27 @@ def test_full_cluster_with_no_unavailability_deadlocks() -> None:
 # --- Recreate -------------------------------------------------------------------------------
 
 
-def test_recreate_waits_for_the_grace_period_and_kills_in_flight_requests() -> None:
+@pytest.mark.parametrize(
+    ("grace", "pre_stop", "killed_after"),
+    [
+        (5, 0, 5),     # SIGTERM at once, SIGKILL at the grace period
+        (30, 29, 31),  # preStop ends 1 s before the grace period: SIGTERM still gets 2 s
+        (3, 10, 5),    # preStop cut off at the grace period, then 2 s
+    ],
+)
+def test_recreate_waits_for_the_grace_period_and_kills_in_flight_requests(
+        grace: float, pre_stop: float, killed_after: float) -> None:
+    # kubelet killContainer: preStop within the grace period, then SIGTERM with what is left
+    # of it, at least 2 s (minimumGracePeriodInSeconds), then SIGKILL.
     s = scenario(
         deployment={"replicas": 2, "controllerSyncDelay": 0.1},
-        pod={"terminationGracePeriodSeconds": 5, "workers": 4},
+        pod={"terminationGracePeriodSeconds": grace, "preStopSeconds": pre_stop, "workers": 4},
         traffic={"arrivals": {"type": "poisson", "rateRps": 2}},
-        release={"current": {"name": "v1", "serviceTime": 30}},
+        release={"current": {"name": "v1", "serviceTime": 60}},
         strategies={"r": {"type": "Recreate"}},
     )
     result = sd.run(s)
-    assert event_time(result, "scale", "v2") == pytest.approx(10 + 0.1 + 5 + 0.1)
+    assert event_time(result, "scale", "v2") == pytest.approx(10 + 0.1 + killed_after + 0.1)
     assert result.summary["requests_killed"] > 0
     assert result.summary["peak_pods"] == 2
 
@@ -243,3 +254,112 @@ def test_canary_gate_limits_exposure_to_a_bad_release() -> None:
     assert scales(canary)[-1] == ("v2", 0)
     weights = canary.events[canary.events.kind == "weight"]
     assert list(weights.replicas) == [5, 0]  # never reached 50: aborted in the first pause
+
+
+# --- aborts, gates and ordering (regressions found in review) -------------------------------
+
+
+def test_abort_weight_is_not_overtaken_by_an_older_weight_in_flight() -> None:
+    # With random propagation the abort's weight 0 can reach the proxies before the weight 50
+    # sent a second earlier; the older change must be dropped, not applied last.
+    s = scenario(duration=150, deployment={"replicas": 4},
+                 service={"policy": "random",
+                          "endpointPropagationDelay": {"type": "exponential", "mean": 3}},
+                 traffic={"arrivals": {"type": "poisson", "rateRps": 100}, "users": 500},
+                 release={"new": {"name": "v2", "errorRate": 0.15}},
+                 strategies=_canary(abortScaleDownDelaySeconds=5,
+                                    healthGate={"maxErrorRate": 0.1, "window": 3,
+                                                "interval": 0.5, "minRequests": 3},
+                                    steps=[{"setWeight": 10}, {"setWeight": 50},
+                                           {"setWeight": 90}, {"pause": {"duration": 30}}]))
+    result = sd.run(s, seed=40, keep_requests=True)
+    assert result.summary["outcome"] == "aborted"
+    late = result.requests[result.requests.arrival_s > 60]
+    assert len(late) > 5000
+    assert set(late.outcome.astype(str)) <= {"ok", "unfinished"}
+
+
+@pytest.mark.parametrize("interval", [10, 15])  # abort while weight 50 scales up / after it
+def test_dynamic_stable_scale_abort_on_a_full_cluster_drains_step_by_step(interval) -> None:
+    s = scenario(duration=200, deployment={"replicas": 4}, cluster={"capacityPods": 5},
+                 traffic={"arrivals": {"type": "poisson", "rateRps": 100}},
+                 release={"new": {"name": "v2", "errorRate": 0.3}},
+                 strategies=_canary(dynamicStableScale=True,
+                                    healthGate={"maxErrorRate": 0.1, "window": 10,
+                                                "interval": interval},
+                                    steps=[{"setWeight": 25}, {"setWeight": 50},
+                                           {"pause": {"duration": 100}}]))
+    result = sd.run(s)
+    assert result.summary["outcome"] == "aborted"
+    weights = list(result.events[result.events.kind == "weight"].replicas)
+    assert weights[-1] == 0
+    if interval == 15:
+        assert weights[:2] == [25, 50]
+        assert weights[2:-1] and all(0 < w < 50 for w in weights[2:-1])
+    tl = result.timeline
+    end = tl[tl.time_s == tl.time_s.max()].set_index("version")
+    assert (end.loc["v1", "available"], end.loc["v2", "pods"]) == (4, 0)
+
+
+def test_timeouts_count_even_when_the_request_is_cut_or_the_run_ends() -> None:
+    # Nothing finishes within its 1 s timeout. Old pods are killed at 15.1 s with requests
+    # that have waited over 1 s; at the end, only requests younger than 1 s are unfinished.
+    s = scenario(duration=40, deployment={"replicas": 2},
+                 pod={"requestTimeout": 1, "workers": 100, "terminationGracePeriodSeconds": 5},
+                 traffic={"arrivals": {"type": "poisson", "rateRps": 5}},
+                 release={"current": {"name": "v1", "serviceTime": 20},
+                          "new": {"name": "v2", "serviceTime": 20}},
+                 strategies={"r": {"type": "Recreate"}})
+    summary = sd.run(s).summary
+    assert summary["requests_ok"] == 0
+    assert summary["requests_killed"] == 0
+    assert summary["requests_unfinished"] <= 15
+    served = summary["requests_total"] - summary["requests_refused"] - \
+        summary["requests_no_endpoint"]
+    assert summary["requests_timeout"] == served - summary["requests_unfinished"] > 100
+
+
+def test_health_gate_verdict_does_not_depend_on_the_sample_interval() -> None:
+    def run(interval: float) -> sd.RunResult:
+        return sd.run(scenario(
+            duration=120, sampleInterval=interval, deployment={"replicas": 4},
+            traffic={"arrivals": {"type": "poisson", "rateRps": 200}},
+            release={"new": {"name": "v2", "errorRate": 0.5}},
+            strategies=_canary(healthGate={"maxErrorRate": 0.05, "window": 3, "interval": 1,
+                                           "minRequests": 5},
+                               steps=[{"setWeight": 25}, {"pause": {"duration": 60}}])))
+
+    fine, coarse = run(1), run(60)
+    assert event_time(fine, "abort") == event_time(coarse, "abort")
+    assert fine.summary["users_with_errors"] == coarse.summary["users_with_errors"]
+
+
+@pytest.mark.parametrize("delay", [0, 3])
+def test_blue_green_gate_holds_blue_until_it_has_judged(delay: float) -> None:
+    bad = sd.run(scenario(
+        duration=120, deployment={"replicas": 4},
+        release={"new": {"name": "v2", "errorRate": 0.5}},
+        strategies={"bg": {"type": "BlueGreen", "scaleDownDelaySeconds": delay,
+                           "healthGate": {"maxErrorRate": 0.1, "window": 10, "interval": 5}}}))
+    assert bad.summary["outcome"] == "aborted"
+    assert ("v1", 0) not in scales(bad)
+    good = sd.run(scenario(
+        duration=120, deployment={"replicas": 4},
+        strategies={"bg": {"type": "BlueGreen", "scaleDownDelaySeconds": delay,
+                           "healthGate": {"maxErrorRate": 0.1, "window": 10, "interval": 5}}}))
+    assert good.summary["outcome"] == "completed"
+    assert event_time(good, "scale", "v1") == pytest.approx(event_time(good, "switch") + 10)
+
+
+def test_abort_scale_down_delay_zero_keeps_the_canary() -> None:
+    result = sd.run(scenario(
+        duration=120, deployment={"replicas": 4},
+        release={"new": {"name": "v2", "errorRate": 0.5}},
+        strategies=_canary(abortScaleDownDelaySeconds=0,
+                           healthGate={"maxErrorRate": 0.1, "window": 5, "interval": 5},
+                           steps=[{"setWeight": 25}, {"pause": {"duration": 60}}])))
+    assert result.summary["outcome"] == "aborted"
+    assert ("v2", 0) not in scales(result)
+    tl = result.timeline
+    end = tl[tl.time_s == tl.time_s.max()].set_index("version")
+    assert end.loc["v2", "pods"] == 1 and end.loc["v2", "requests"] == 0

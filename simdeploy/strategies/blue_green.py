@@ -7,8 +7,9 @@ available the rollout may pause (``autoPromotionSeconds``), green is scaled to f
 once it is saturated the active Service's selector switches to green — all traffic at once,
 applied by the proxies after the propagation delay. Blue is kept ``scaleDownDelaySeconds``
 (default 30) so that late traffic and an instant rollback still have somewhere to go, then
-scaled to 0. With a health gate (post-promotion analysis), a failure in that window switches
-the Service back to blue and scales green down after ``abortScaleDownDelaySeconds``.
+scaled to 0. With a health gate (post-promotion analysis), blue also stays until the gate has
+passed a full window; a failure switches the Service back to blue and scales green down after
+``abortScaleDownDelaySeconds`` (0: never, as in Argo).
 """
 
 from __future__ import annotations
@@ -51,13 +52,15 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     if spec.health_gate is not None:
         watch = HealthWatch(ctx, spec.health_gate, env.active_process)
     try:
-        yield env.timeout(spec.scale_down_delay_seconds)
+        delay = env.timeout(spec.scale_down_delay_seconds)
+        yield delay if watch is None else env.all_of([delay, watch.passed])
     except simpy.Interrupt:
         ctx.recorder.event("abort", green.name, 0, "post-promotion gate failed: switch back")
         ctx.service.select((blue.version,))
         ctx.service.primary = blue.version
-        yield env.timeout(spec.abort_scale_down_delay_seconds)
-        green.scale(0, "abort: scale green down")
+        if spec.abort_scale_down_delay_seconds > 0:  # 0: keep green up for a look (Argo)
+            yield env.timeout(spec.abort_scale_down_delay_seconds)
+            green.scale(0, "abort: scale green down")
         return ctx.finish("aborted")
     if watch is not None:
         watch.stop()

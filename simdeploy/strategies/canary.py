@@ -149,12 +149,34 @@ class _CanaryRun:
         if not self.weighted:
             yield from self.replica_step(0)
             return
-        if self.stable.spec < self.n:
-            self.stable.scale(self.n, "abort: stable back to full size")
-            yield from ctx.wait_until(lambda: self.stable.available >= self.n)
+        if self.spec.dynamic_stable_scale:
+            yield from self._drain_to_stable()
+            return
         yield self.route(0)
-        if not self.spec.dynamic_stable_scale:
+        if self.spec.abort_scale_down_delay_seconds > 0:  # 0: keep the canary up (Argo)
             yield ctx.env.timeout(self.spec.abort_scale_down_delay_seconds)
+            self.canary.scale(0, "abort: canary to 0")
+
+    def _drain_to_stable(self) -> Steps:
+        """dynamicStableScale abort: traffic follows stable's availability back (A11).
+
+        The canary keeps the pods its remaining weight needs; as stable pods become available,
+        the weight steps down and the canary shrinks, freeing room for the next stable pod.
+        """
+        n = self.n
+        self.stable.scale(n, "abort: stable back to full size")
+        while self.weight > 0:
+            needed, _ = self._counts(self.weight, 100 - self.weight)
+            if self.canary.spec > needed:  # a step was still scaling up: give the room back
+                self.canary.scale(needed, "abort: canary down to its current weight")
+            stable_share = (100 * self.stable.available) // n
+            weight = min(self.weight, 100 - stable_share)
+            if weight < self.weight:
+                yield self.route(weight)
+                canary, _ = self._counts(weight, 100 - weight)
+                self.canary.scale(canary, "abort: canary follows its weight down")
+            else:
+                yield from self.ctx.next_pass()
         self.canary.scale(0, "abort: canary to 0")
 
 

@@ -41,6 +41,8 @@ class Rollout:
     outcome: str | None = None
     finished_at: float | None = None
     deadline_exceeded: bool = False
+    """The Progressing condition is false now (ProgressDeadlineExceeded)."""
+    deadline_exceeded_ever: bool = False
     paused: bool = False
     watching_deadline: bool = True
     last_progress_s: float = 0.0
@@ -108,7 +110,7 @@ class Rollout:
                 yield self.env.timeout(due - self.env.now + 1e-6)
                 continue
             if not self.paused and not self.deadline_exceeded:
-                self.deadline_exceeded = True
+                self.deadline_exceeded = self.deadline_exceeded_ever = True
                 self.recorder.event("progress_deadline_exceeded", self.scenario.release.new.name,
                                     0, f"no progress for {deadline:g}s")
             self._wake = self.env.event()  # paused, or past the deadline: wait for progress
