@@ -46,7 +46,6 @@ class HealthWatch:
 
     def _watch(self) -> Generator[simpy.Event, Any, None]:
         env, gate = self.ctx.env, self.gate
-        version = self.ctx.new_version
         while True:
             yield env.timeout(gate.interval)
             if not self._active or not self.target.is_alive:

@@ -208,7 +208,8 @@ def test_every_strategy_accounts_for_every_request_and_pod(scenario, seed) -> No
     assert 0 <= s["downtime_s"] <= scenario.duration
     assert s["users_with_errors"] <= s["users_total"] <= scenario.traffic.users
     assert s["peak_pods"] >= tl.groupby("time_s").pods.sum().max()
-    assert (tl.pending <= tl.pods).all() and (tl.available <= tl.ready).all()
+    assert (tl.pending <= tl.pods).all()
+    assert (tl.available <= tl.ready).all()
     if s["outcome"] == "aborted":  # once an abort has settled, nothing goes to v2
         settled = result.events[result.events.kind == "aborted"].time_s.item() + 10
         late = requests[requests.arrival_s > settled]

@@ -295,7 +295,8 @@ def test_dynamic_stable_scale_abort_on_a_full_cluster_drains_step_by_step(interv
     assert weights[-1] == 0
     if interval == 15:
         assert weights[:2] == [25, 50]
-        assert weights[2:-1] and all(0 < w < 50 for w in weights[2:-1])
+        assert weights[2:-1]
+        assert all(0 < w < 50 for w in weights[2:-1])
     tl = result.timeline
     end = tl[tl.time_s == tl.time_s.max()].set_index("version")
     assert (end.loc["v1", "available"], end.loc["v2", "pods"]) == (4, 0)
@@ -362,4 +363,5 @@ def test_abort_scale_down_delay_zero_keeps_the_canary() -> None:
     assert ("v2", 0) not in scales(result)
     tl = result.timeline
     end = tl[tl.time_s == tl.time_s.max()].set_index("version")
-    assert end.loc["v2", "pods"] == 1 and end.loc["v2", "requests"] == 0
+    assert end.loc["v2", "pods"] == 1
+    assert end.loc["v2", "requests"] == 0
