@@ -297,6 +297,7 @@ class Cluster:
         while self.pending and self._has_room():
             pod = self.pending.popleft()
             self.occupying += 1
+            self.recorder.scheduled_count(self.env.now, self.occupying)
             pod.scheduled = True
             delay = self._scheduling.next() + self._container_start[pod.version].next()
             self._at(delay, self._on_started, pod)
@@ -470,6 +471,7 @@ class Cluster:
         pod.accepting = False
         if pod.scheduled:
             self.occupying -= 1
+            self.recorder.scheduled_count(self.env.now, self.occupying)
         pod.replica_set.pods.remove(pod)
         self.pod_count -= 1
         self.recorder.pod_count(self.env.now, self.pod_count)

@@ -39,6 +39,8 @@ SUMMARY_KEYS = (
     "latency_p99_ms",
     "outcome",
     "progress_deadline_exceeded",
+    "peak_pods_scheduled",
+    "extra_scheduled_pod_seconds",
 )
 """The keys every summary has, in this order; ``requests_<outcome>`` counts follow them."""
 

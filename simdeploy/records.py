@@ -53,6 +53,8 @@ class Recorder:
         self.user_errored = bytearray(n_users)
         self.events: list[tuple[float, str, str, int, str]] = []
         self.pod_counts: list[tuple[float, int]] = []
+        self.scheduled_counts: list[tuple[float, int]] = []
+        """Pods bound to a node (holding resources: Terminating yes, Pending no)."""
         self.samples: list[tuple] = []
         self.requests: list[tuple] | None = [] if keep_requests else None
         """With ``keep_requests``: (id, user, arrival_s, end_s, version, outcome) per request."""
@@ -64,6 +66,10 @@ class Recorder:
     def pod_count(self, time_s: float, count: int) -> None:
         """The number of existing pods (Pending and Terminating included) changed."""
         self.pod_counts.append((time_s, count))
+
+    def scheduled_count(self, time_s: float, count: int) -> None:
+        """The number of pods bound to a node changed."""
+        self.scheduled_counts.append((time_s, count))
 
     def new_version_window(self, start_s: float, end_s: float) -> tuple[int, int]:
         """(requests, failed) of the new version in [start_s, end_s), to 0.1 s."""

@@ -93,6 +93,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     # start
     cluster.start_steady(stable, replicas)
     recorder.pod_count(0.0, cluster.pod_count)
+    recorder.scheduled_count(0.0, cluster.occupying)
     env.process(roll_out(rollout, spec))
     n_samples = math.ceil(duration / scenario.sample_interval - 1e-9)
     env.process(_sample(env, cluster, service, recorder, scenario.sample_interval, n_samples))
@@ -113,6 +114,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     failed = metrics.requests_failed(recorder.outcomes)
     p50, p99 = metrics.latency_percentiles_ms(recorder.latencies_s, (50, 99))
     extra = metrics.extra_pod_seconds(recorder.pod_counts, replicas, duration)
+    extra_scheduled = metrics.extra_pod_seconds(recorder.scheduled_counts, replicas, duration)
     summary: dict[str, Any] = {
         "downtime_s": service.downtime_s,
         "requests_total": total,
@@ -124,12 +126,14 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         "baseline_pods": replicas,
         "peak_pods": metrics.peak(recorder.pod_counts, replicas),
         "extra_pod_seconds": extra,
-        "extra_cost": extra / 3600.0 * scenario.cluster.pod_cost_per_hour,
+        "extra_cost": extra_scheduled / 3600.0 * scenario.cluster.pod_cost_per_hour,
         "rollout_duration_s": rollout_s,
         "latency_p50_ms": p50,
         "latency_p99_ms": p99,
         "outcome": outcome,
         "progress_deadline_exceeded": rollout.deadline_exceeded_ever,
+        "peak_pods_scheduled": metrics.peak(recorder.scheduled_counts, replicas),
+        "extra_scheduled_pod_seconds": extra_scheduled,
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,

@@ -208,6 +208,9 @@ def test_every_strategy_accounts_for_every_request_and_pod(scenario, seed) -> No
     assert 0 <= s["downtime_s"] <= scenario.duration
     assert s["users_with_errors"] <= s["users_total"] <= scenario.traffic.users
     assert s["peak_pods"] >= tl.groupby("time_s").pods.sum().max()
+    assert s["peak_pods_scheduled"] <= s["peak_pods"]
+    assert s["peak_pods_scheduled"] <= (scenario.pod_capacity() or s["peak_pods"])
+    assert s["extra_scheduled_pod_seconds"] <= s["extra_pod_seconds"] + 1e-9
     assert (tl.pending <= tl.pods).all()
     assert (tl.available <= tl.ready).all()
     if s["outcome"] == "aborted":  # once an abort has settled, nothing goes to v2
