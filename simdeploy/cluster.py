@@ -110,11 +110,6 @@ class Pod:
         self.queue: deque = deque()
         self.inflight: dict[int, tuple] = {}
 
-    @property
-    def terminating(self) -> bool:
-        """Deleted but not yet exited."""
-        return self.deleted_at is not None and not self.gone
-
     def deletion_rank(self) -> tuple:
         """Sort key: lowest is deleted first (``controller_utils.go ActivePodsWithRanks.Less``).
 
@@ -154,11 +149,6 @@ class ReplicaSet:
     def available(self) -> int:
         """Pods Ready for at least minReadySeconds, not being deleted."""
         return sum(1 for p in self.pods if p.available and p.deleted_at is None)
-
-    @property
-    def terminating(self) -> int:
-        """Pods deleted but not yet exited."""
-        return sum(1 for p in self.pods if p.deleted_at is not None)
 
     def scale(self, replicas: int, reason: str = "") -> None:
         """Set spec.replicas and let the ReplicaSet controller create or delete pods."""

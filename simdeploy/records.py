@@ -8,6 +8,7 @@ as a step function: the time of each change and the new level.
 from __future__ import annotations
 
 import math
+from array import array
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ class Recorder:
         """New-version requests by arrival, per 0.1 s: what a health gate looks at."""
         self.new_failed_fine = [0] * n_fine
         self.outcomes = [0] * len(OUTCOMES)
-        self.latencies_s: list[float] = []
-        """Response time of every successful request."""
+        self.latencies_s = array("d")
+        """Response time of every successful request (packed doubles, not Python floats)."""
         self.user_seen = bytearray(n_users)
         self.user_exposed_new = bytearray(n_users)
         self.user_errored = bytearray(n_users)
