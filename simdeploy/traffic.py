@@ -149,15 +149,13 @@ class Workload:
         rec.user_seen[user] = 1
         pod = self.service.route(user)
         req = (rid, user, now)
-        if pod is None:
-            version = self.service.primary
-            rec.requests_by_bin[version][int(now * self._inv_dt)] += 1
-            self._fail(req, version, NO_ENDPOINT, now)
-            return
-        rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
-        if pod.version == self.new_version:
+        version = self.service.primary if pod is None else pod.version
+        rec.requests_by_bin[version][int(now * self._inv_dt)] += 1
+        if version == self.new_version:
             rec.new_requests_fine[int(now * GATE_BINS_PER_S)] += 1
-        if not pod.accepting:
+        if pod is None:
+            self._fail(req, version, NO_ENDPOINT, now)
+        elif not pod.accepting:
             self._fail(req, pod.version, REFUSED, now)
         elif not pod.healthy:
             self._fail_answered(req, pod.version, now)
