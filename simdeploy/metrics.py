@@ -91,12 +91,15 @@ def events_frame(events: Sequence[tuple]) -> pd.DataFrame:
 
 
 def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[int]],
-                   failed_by_bin: Sequence[Sequence[int]], version_names: Sequence[str],
+                   failed_by_bin: Sequence[Sequence[int]], latencies_s: Sequence[float],
+                   latency_keys: Sequence[int], version_names: Sequence[str],
                    sample_interval_s: float) -> pd.DataFrame:
     """One row per sample interval and version: pod states, endpoints, requests, failures.
 
     Pod columns are the state at ``time_s``; ``requests`` are those routed to the version that
-    arrived in ``[time_s, time_s + interval)`` and ``failed`` those that failed in it.
+    arrived in ``[time_s, time_s + interval)``, ``failed`` those that failed in it, and
+    ``latency_p99_ms`` the 99th percentile of the successful responses that ended in it
+    (NaN when there were none).
     """
     columns = ["time_s", "version", "pods", "pending", "ready", "available", "terminating",
                "endpoints"]
@@ -105,5 +108,12 @@ def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[
     version_index = frame["version"].to_numpy()
     frame["requests"] = [requests_by_bin[v][k] for v, k in zip(version_index, index)]
     frame["failed"] = [failed_by_bin[v][k] for v, k in zip(version_index, index)]
+    n_versions = len(version_names)
+    if len(latencies_s):
+        p99 = (pd.Series(np.asarray(latencies_s) * 1000.0)
+               .groupby(np.asarray(latency_keys)).quantile(0.99))
+        frame["latency_p99_ms"] = p99.reindex(index * n_versions + version_index).to_numpy()
+    else:
+        frame["latency_p99_ms"] = np.nan
     frame["version"] = pd.Categorical.from_codes(version_index, categories=list(version_names))
     return frame

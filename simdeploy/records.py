@@ -49,6 +49,8 @@ class Recorder:
         self.outcomes = [0] * len(OUTCOMES)
         self.latencies_s = array("d")
         """Response time of every successful request (packed doubles, not Python floats)."""
+        self.latency_keys = array("q")
+        """For each latency: its sample interval × number of versions + its version."""
         self.user_seen = bytearray(n_users)
         self.user_exposed_new = bytearray(n_users)
         self.user_errored = bytearray(n_users)

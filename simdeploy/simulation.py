@@ -137,7 +137,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,
-                                      recorder.failed_by_bin,
+                                      recorder.failed_by_bin, recorder.latencies_s,
+                                      recorder.latency_keys,
                                       [v.name for v in versions], scenario.sample_interval)
     requests = None
     if recorder.requests is not None:
