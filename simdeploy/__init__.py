@@ -9,6 +9,7 @@ Flagger controllers. The five lines a notebook user types::
     result = sd.run(scenario, strategy="canary", seed=1)
     result.summary
     table = sd.compare(scenario, replications=5)
+    sd.plots.plot_comparison(table)      # a matplotlib Figure
 """
 
 from __future__ import annotations
@@ -22,4 +23,13 @@ from simdeploy.simulation import run
 __version__ = "0.1.0"
 
 __all__ = ["RunResult", "Scenario", "ScenarioError", "__version__", "compare", "load_scenario",
-           "run"]
+           "plots", "report", "run"]
+
+
+def __getattr__(name: str):
+    """``sd.plots`` and ``sd.report`` load matplotlib only when first used."""
+    if name in ("plots", "report"):
+        import importlib
+
+        return importlib.import_module(f"simdeploy.{name}")
+    raise AttributeError(f"module 'simdeploy' has no attribute {name!r}")

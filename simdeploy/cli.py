@@ -1,4 +1,4 @@
-"""The ``simdeploy`` command: validate, run and compare scenarios.
+"""The ``simdeploy`` command: validate, run, compare scenarios and write reports.
 
 Exit codes: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
 the problem; no traceback).
@@ -10,31 +10,18 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import pandas as pd
 
-from simdeploy.compare import compare
+from simdeploy.compare import compare, summary_by_strategy
 from simdeploy.errors import ScenarioError
 from simdeploy.scenario import load_scenario
 from simdeploy.simulation import run
 
 __all__ = ["main"]
-
-TABLE_COLUMNS = {
-    "outcome": "outcome",
-    "downtime_s": "downtime s",
-    "requests_failed": "failed req",
-    "error_rate": "error %",
-    "users_exposed_new": "users on new",
-    "users_with_errors": "users w/ errors",
-    "peak_pods": "peak pods",
-    "extra_pod_seconds": "extra pod·s",
-    "rollout_duration_s": "rollout s",
-    "latency_p99_ms": "p99 ms",
-}
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's usage errors are bad input too
@@ -57,7 +44,30 @@ def _parser() -> argparse.ArgumentParser:
     many.add_argument("--replications", type=int, default=1, help="runs per strategy")
     many.add_argument("--seed", type=int, help="first replication's seed (default: scenario's)")
     many.add_argument("--json", action="store_true", help="print every run's summary as JSON")
+    many.add_argument("--quiet", action="store_true", help="no progress bar")
+    report = commands.add_parser("report", help="write an HTML report with figures and tables")
+    report.add_argument("file", metavar="FILE")
+    report.add_argument("--out", required=True, metavar="DIR", help="report folder to write")
+    report.add_argument("--replications", type=int, default=1, help="runs per strategy")
+    report.add_argument("--seed", type=int, help="first replication's seed (default: scenario's)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+@contextmanager
+def _progress(quiet: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal's stderr; nothing when quiet or not on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=label, unit="run", file=sys.stderr, leave=False) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
 
 
 def _json_safe(value: Any) -> Any:
@@ -70,21 +80,7 @@ def _json_safe(value: Any) -> Any:
 
 def format_table(table: pd.DataFrame) -> str:
     """A readable per-strategy table (means over replications, outcome counts)."""
-    rows = []
-    for name, group in table.groupby("strategy", sort=False):
-        row: dict[str, Any] = {"strategy": name}
-        for key, label in TABLE_COLUMNS.items():
-            if key == "outcome":
-                counts = group["outcome"].value_counts()
-                row[label] = ", ".join(
-                    f"{k}" if len(group) == 1 else f"{k}×{v}" for k, v in counts.items()
-                )
-            elif key == "error_rate":
-                row[label] = round(100 * group[key].mean(), 3)
-            else:
-                row[label] = round(float(group[key].mean()), 1)
-        rows.append(row)
-    return pd.DataFrame(rows).to_string(index=False)
+    return summary_by_strategy(table).to_string(index=False)
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> None:
@@ -109,7 +105,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> None:
     if args.replications < 1:
         raise ScenarioError(args.file, "--replications", "must be >= 1")
     seed = scenario.seed if args.seed is None else args.seed
-    table = compare(scenario, replications=args.replications, seed=seed)
+    with _progress(args.quiet or args.json, "simulating") as progress:
+        table = compare(scenario, replications=args.replications, seed=seed, progress=progress)
     if args.json:
         records = [{k: _json_safe(v) for k, v in row.items()}
                    for row in table.to_dict(orient="records")]
@@ -119,6 +116,21 @@ def _compare(args: argparse.Namespace, out: TextIO) -> None:
         else f", seed {seed}"
     out.write(f"{scenario.name}: {scenario.deployment.replicas} replicas{reps}\n")
     out.write(format_table(table) + "\n")
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> None:
+    scenario = load_scenario(args.file)
+    if args.replications < 1:
+        raise ScenarioError(args.file, "--replications", "must be >= 1")
+    from simdeploy.report import write_report  # matplotlib only when a report is asked for
+
+    try:
+        with _progress(args.quiet, "simulating") as progress:
+            folder = write_report(scenario, args.out, replications=args.replications,
+                                  seed=args.seed, source=args.file, progress=progress)
+    except OSError as exc:
+        raise ScenarioError(args.out, None, f"cannot write the report: {exc.strerror or exc}")
+    out.write(f"{folder / 'report.html'}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                           f"{', '.join(scenario.strategies)})\n")
         elif args.command == "run":
             _run(args, out)
-        else:
+        elif args.command == "compare":
             _compare(args, out)
+        else:
+            _report(args, out)
     except ScenarioError as exc:
         sys.stderr.write(f"simdeploy: {exc}\n")
         return 2

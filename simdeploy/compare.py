@@ -2,47 +2,108 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 
 from simdeploy.metrics import SUMMARY_KEYS
+from simdeploy.results import RunResult
 from simdeploy.scenario import Scenario
 from simdeploy.simulation import run
 
-__all__ = ["compare"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "compare",
+    "comparison_table",
+    "runs",
+    "summary_by_strategy",
+    "summary_row",
+]
+
+TABLE_COLUMNS = {
+    "outcome": "outcome",
+    "downtime_s": "downtime s",
+    "requests_failed": "failed req",
+    "error_rate": "error %",
+    "users_exposed_new": "users on new",
+    "users_with_errors": "users w/ errors",
+    "peak_pods": "peak pods",
+    "extra_pod_seconds": "extra pod·s",
+    "rollout_duration_s": "rollout s",
+    "latency_p99_ms": "p99 ms",
+}
+"""Summary key → column label of the per-strategy table (CLI and report)."""
 
 
-def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
-            seed: int = 0, *, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Run each strategy ``replications`` times and return one row per run.
+def runs(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
+         seed: int = 0) -> Iterator[tuple[int, RunResult]]:
+    """Yield (replication, result) for each strategy × replication, strategies in order.
 
     Replication ``r`` uses seed ``seed + r`` for every strategy, so all strategies see the same
     arrivals from the same users in that replication (common random numbers).
-
-    Args:
-        scenario: the validated scenario.
-        strategies: names from ``scenario.strategies``; None runs them all, in file order.
-        replications: runs per strategy (>= 1).
-        seed: the first replication's seed.
-        progress: called with (runs done, runs in all) after each run.
-
-    Returns:
-        Columns ``strategy, replication, seed`` then the summary keys.
     """
     if replications < 1:
         raise ValueError("replications must be >= 1")
     names = list(scenario.strategies) if strategies is None else list(strategies)
     for name in names:
         scenario.strategy(name)  # unknown names fail before any run
-    rows = []
-    total = len(names) * replications
     for name in names:
         for r in range(replications):
-            result = run(scenario, name, seed + r)
-            rows.append({"strategy": name, "replication": r, "seed": seed + r, **result.summary})
-            if progress is not None:
-                progress(len(rows), total)
-    frame = pd.DataFrame(rows)
+            yield r, run(scenario, name, seed + r)
+
+
+def summary_row(replication: int, result: RunResult) -> dict[str, Any]:
+    """One row of the comparison table."""
+    return {"strategy": result.strategy, "replication": replication, "seed": result.seed,
+            **result.summary}
+
+
+def comparison_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of :func:`summary_row` as the comparison table, identifier columns first."""
+    frame = pd.DataFrame(list(rows))
     ordered = ["strategy", "replication", "seed", *SUMMARY_KEYS]
     return frame[ordered + [c for c in frame.columns if c not in ordered]]
+
+
+def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
+            seed: int = 0, *, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Run each strategy ``replications`` times and return one row per run.
+
+    Args:
+        scenario: the validated scenario.
+        strategies: names from ``scenario.strategies``; None runs them all, in file order.
+        replications: runs per strategy (>= 1); replication ``r`` uses seed ``seed + r`` for
+            every strategy (common random numbers).
+        seed: the first replication's seed.
+        progress: called with (runs done, runs in all) after each run.
+
+    Returns:
+        Columns ``strategy, replication, seed`` then the summary keys.
+    """
+    total = len(scenario.strategies if strategies is None else strategies) * replications
+    rows = []
+    for replication, result in runs(scenario, strategies, replications, seed):
+        rows.append(summary_row(replication, result))
+        if progress is not None:
+            progress(len(rows), total)
+    return comparison_table(rows)
+
+
+def summary_by_strategy(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per strategy: the means over replications, and the outcomes seen."""
+    rows = []
+    for name, group in table.groupby("strategy", sort=False):
+        row: dict[str, Any] = {"strategy": name}
+        for key, label in TABLE_COLUMNS.items():
+            if key == "outcome":
+                counts = group["outcome"].value_counts()
+                row[label] = ", ".join(
+                    f"{k}" if len(group) == 1 else f"{k}×{v}" for k, v in counts.items()
+                )
+            elif key == "error_rate":
+                row[label] = round(100 * group[key].mean(), 3)
+            else:
+                row[label] = round(float(group[key].mean()), 1)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,233 @@
+"""A report folder a person can open and forward: one HTML page, the tables, the figures.
+
+``write_report`` runs every strategy of a scenario (``replications`` times each, on common
+random numbers), and writes into ``out``:
+
+* ``report.html`` — self-contained (figures embedded as PNG data): the per-strategy table
+  (the same numbers ``simdeploy compare`` prints), the figures, every run's summary, the
+  scenario as run with every default filled in, and the versions and seeds;
+* ``summary.csv`` — one row per strategy × replication (the :func:`~simdeploy.compare` table);
+* ``timeline.csv`` (``timeline.parquet`` when pyarrow is installed) — the first replication's
+  timeline of every strategy, with a ``strategy`` column;
+* ``scenario.yaml`` (the effective scenario) and ``meta.json`` (versions, seeds);
+* ``figures/*.png`` and ``figures/*.svg``.
+
+Everything is written into a hidden sibling folder and renamed into place at the end, so an
+error never leaves half a report (desmod's workspace rule, STYLE.md §3.7).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import io
+import json
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import simpy
+import yaml
+from matplotlib.figure import Figure
+from pydantic import BaseModel
+
+from simdeploy import plots
+from simdeploy.compare import comparison_table, runs, summary_by_strategy, summary_row
+from simdeploy.scenario import Scenario
+
+__all__ = ["write_report"]
+
+
+def versions() -> dict[str, str]:
+    """The versions a result depends on (provenance)."""
+    from simdeploy import __version__
+
+    return {
+        "simdeploy": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "simpy": simpy.__version__,
+        "pandas": pd.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def effective_scenario(scenario: Scenario) -> str:
+    """The scenario as run, every default filled in, as YAML in the file's own spelling.
+
+    A field left at a default of null is left out (an unused alternative, such as a step's
+    ``pause`` beside its ``setWeight``); a null that means something (``queueLimit: null``,
+    unbounded) stays.
+    """
+    return yaml.safe_dump(_plain(scenario), sort_keys=False, allow_unicode=True)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        out = {}
+        for name, field in type(value).model_fields.items():
+            item = getattr(value, name)
+            if item is None and field.default is None:
+                continue
+            out[field.alias or name] = _plain(item)
+        return out
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _save(fig: Figure, folder: Path, stem: str) -> str:
+    """Write ``stem``.png and ``stem``.svg; return the PNG as base64 for the page."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    (folder / f"{stem}.png").write_bytes(buffer.getvalue())
+    fig.savefig(folder / f"{stem}.svg", bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "\n".join(f"<section><h2>{html.escape(h)}</h2>\n{content}\n</section>"
+                     for h, content in sections)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
+        padding: 0 1rem; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.9rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }}
+th {{ background: #f3f3f3; }}
+td:first-child, th:first-child {{ text-align: left; }}
+img {{ max-width: 100%; height: auto; display: block; margin: 0.5rem 0 1.5rem; }}
+pre {{ background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }}
+.scroll {{ overflow-x: auto; }}
+</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+{body}
+</body>
+</html>
+"""
+
+
+def _table_html(frame: pd.DataFrame, table_id: str) -> str:
+    return ('<div class="scroll">'
+            + frame.to_html(index=False, border=0, table_id=table_id, na_rep="–",
+                            float_format=lambda v: f"{v:,.3f}".rstrip("0").rstrip("."))
+            + "</div>")
+
+
+def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
+                 seed: int | None = None, source: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
+    """Run the comparison and write the report folder ``out`` (replaced if it exists).
+
+    Args:
+        scenario: the validated scenario.
+        out: the report folder; its parent is created if needed.
+        replications: runs per strategy (>= 1).
+        seed: first replication's seed; None takes ``scenario.seed``.
+        source: where the scenario came from (shown in the report).
+        progress: called with (runs done, runs in all) after each run.
+
+    Returns:
+        The report folder.
+    """
+    if replications < 1:
+        raise ValueError("replications must be >= 1")
+    seed = scenario.seed if seed is None else seed
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write(scenario, work, replications, seed, source, progress)
+        _replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out
+
+
+def _replace(new: Path, out: Path) -> None:
+    """Rename ``new`` to ``out``; an existing ``out`` is moved aside first, then deleted."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        out.rename(old / out.name)
+    new.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(scenario: Scenario, work: Path, replications: int, seed: int, source: str | None,
+           progress: Callable[[int, int], None] | None) -> None:
+    names = list(scenario.strategies)
+    total = len(names) * replications
+    rows: list[dict[str, Any]] = []
+    first: dict[str, Any] = {}
+    for replication, result in runs(scenario, names, replications, seed):
+        rows.append(summary_row(replication, result))
+        if replication == 0:
+            first[result.strategy] = result
+        if progress is not None:
+            progress(len(rows), total)
+    table = comparison_table(rows)
+    table.to_csv(work / "summary.csv", index=False)
+    timeline = pd.concat(
+        [r.timeline.assign(strategy=name) for name, r in first.items()], ignore_index=True
+    )
+    timeline = timeline[["strategy", *[c for c in timeline.columns if c != "strategy"]]]
+    if importlib.util.find_spec("pyarrow") is not None:
+        timeline.to_parquet(work / "timeline.parquet", index=False)
+    else:
+        timeline.to_csv(work / "timeline.csv", index=False)
+    scenario_yaml = effective_scenario(scenario)
+    (work / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
+    meta = {"scenario": scenario.name, "source": source, "seeds": sorted(set(table["seed"])),
+            "replications": replications, "strategies": names, "versions": versions()}
+    (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    figures_dir = work / "figures"
+    figures_dir.mkdir()
+    figures: list[tuple[str, str, Figure]] = [
+        ("comparison", "Strategies side by side", plots.plot_comparison(table)),
+        ("tradeoff", "Extra resources against users with errors",
+         plots.plot_tradeoff(table)),
+    ]
+    figures += [(f"timeline-{name}", f"Timeline: {name} (seed {seed})",
+                 plots.plot_timeline(result)) for name, result in first.items()]
+    images = []
+    for stem, caption, fig in figures:
+        png = _save(fig, figures_dir, stem)
+        images.append(f'<figure><img alt="{html.escape(caption)}" '
+                      f'src="data:image/png;base64,{png}">'
+                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+    reps = (f"{replications} replications per strategy, seeds {seed}–{seed + replications - 1}"
+            if replications > 1 else f"seed {seed}")
+    intro = (f"<p>{html.escape(scenario.description or scenario.name)}</p>"
+             f"<p>{scenario.deployment.replicas} replicas; release at "
+             f"{scenario.release.at:g} s of a {scenario.duration:g} s run; {html.escape(reps)}. "
+             "Means over replications; the figures' error bars are standard deviations.</p>")
+    sections = [
+        ("Summary", intro + _table_html(summary_by_strategy(table), "summary")),
+        ("Figures", "\n".join(images)),
+        ("Every run", _table_html(table, "runs")),
+        ("Scenario as run", f"<pre>{html.escape(scenario_yaml)}</pre>"),
+        ("Provenance", "<pre>" + html.escape(json.dumps(meta, indent=2)) + "</pre>"),
+    ]
+    (work / "report.html").write_text(_page(f"simdeploy report: {scenario.name}", sections),
+                                      encoding="utf-8")

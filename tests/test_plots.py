@@ -1,0 +1,368 @@
+"""Figures: the timeline of one run, the comparison bars and the trade-off map.
+
+The checks read the drawn artists back (line positions, polygon extents, bar heights, error
+bar lengths) and compare them with the data, so a figure that looks plausible but shows the
+wrong numbers fails. Runs use small scenarios from ``builders.scenario``; the comparison and
+trade-off checks use hand-built tables, where the right answer is known exactly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import scenario
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+
+import simdeploy as sd
+from simdeploy import plots
+
+REPO = Path(__file__).resolve().parents[1]
+
+STRATEGIES: dict[str, Any] = {
+    "rolling": {"type": "RollingUpdate"},
+    "blue-green": {"type": "BlueGreen", "scaleDownDelaySeconds": 10},
+    "canary": {"type": "Canary", "trafficRouting": "weighted",
+               "steps": [{"setWeight": 20}, {"pause": {"duration": 10}}, {"setWeight": 50},
+                         {"pause": {"duration": 10}}]},
+}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, sd.RunResult]:
+    s = scenario(duration=90, strategies=STRATEGIES)
+    return {name: sd.run(s, name) for name in STRATEGIES}
+
+
+@pytest.fixture(scope="module")
+def crowded() -> sd.RunResult:
+    """A RollingUpdate on a full cluster with a preStop hook: Pending and Terminating pods."""
+    s = scenario(cluster={"capacityPods": 4}, pod={"preStopSeconds": 3},
+                 strategies={"rolling": {"type": "RollingUpdate"}})
+    result = sd.run(s)
+    assert result.timeline["pending"].any()
+    assert result.timeline["terminating"].any()
+    return result
+
+
+def _event_x(ax: Axes, kind: str) -> list[float]:
+    return sorted(float(line.get_xdata()[0]) for line in ax.get_lines()
+                  if line.get_gid() == f"event:{kind}")
+
+
+def _texts(ax: Axes, gid: str | None = None) -> list[str]:
+    return [t.get_text() for t in ax.texts if gid is None or t.get_gid() == gid]
+
+
+def _collection(ax: Axes, gid: str) -> Any:
+    (found,) = [c for c in ax.collections if c.get_gid() == gid]
+    return found
+
+
+def _cells(collection: Any, x: float, top: int) -> list[int]:
+    """The unit cells [k, k + 1) that a filled area covers at ``x``."""
+    paths = collection.get_paths()
+    return [k for k in range(top) if any(p.contains_point((x, k + 0.5)) for p in paths)]
+
+
+def _line(ax: Axes, gid: str) -> Any:
+    (found,) = [line for line in ax.get_lines() if line.get_gid() == gid]
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# timeline
+
+
+def test_timeline_has_five_panels_with_units_and_a_title(runs: dict[str, sd.RunResult]) -> None:
+    result = runs["canary"]
+    fig = plots.plot_timeline(result)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 5
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels[0] == "pods"
+    assert "endpoints" in labels[1]
+    assert "(pods)" in labels[1]
+    assert "traffic share (%)" in labels[2]
+    assert "failed requests" in labels[3]
+    assert "(requests/s)" in labels[3]
+    assert "p99" in labels[4]
+    assert "(ms)" in labels[4]
+    assert fig.axes[4].get_xlabel().endswith("(s)")
+    title = fig.get_suptitle()
+    for part in (result.scenario, result.strategy, f"seed {result.seed}",
+                 result.summary["outcome"]):
+        assert part in title
+
+
+@pytest.mark.parametrize(("strategy", "kinds"), [
+    ("canary", ["release", "weight", "completed"]),
+    ("blue-green", ["release", "switch", "completed"]),
+])
+def test_timeline_marks_events_on_every_panel(runs: dict[str, sd.RunResult], strategy: str,
+                                              kinds: list[str]) -> None:
+    result = runs[strategy]
+    fig = plots.plot_timeline(result)
+    for kind in kinds:
+        expected = sorted(result.events.loc[result.events["kind"] == kind, "time_s"])
+        assert expected, f"the run has no {kind} event to draw"
+        for ax in fig.axes:
+            assert _event_x(ax, kind) == pytest.approx(expected)
+    labels = " ".join(_texts(fig.axes[0], "event-label"))
+    for weight in result.events.loc[result.events["kind"] == "weight", "replicas"]:
+        assert f"w={weight}%" in labels
+    assert f"release {result.timeline['version'].cat.categories[1]}" in labels
+    # scale steps are ticks on the pods panel only
+    scales = result.events.loc[result.events["kind"] == "scale", "time_s"]
+    assert _event_x(fig.axes[0], "scale") == pytest.approx(sorted(scales))
+    assert _event_x(fig.axes[1], "scale") == []
+
+
+def test_timeline_pod_stack_top_is_every_pod(crowded: sd.RunResult) -> None:
+    fig = plots.plot_timeline(crowded, xlim=(0, 60))
+    ax = fig.axes[0]
+    tl = crowded.timeline
+    layers = [c for c in ax.collections if str(c.get_gid()).startswith("pods:")]
+    assert len(layers) == 6  # (scheduled, Pending, Terminating) × (v1, v2)
+    totals = tl.groupby("time_s")["pods"].sum()
+    top = int(totals.max()) + 2
+    for t in totals.index[::3]:
+        covered = sorted(k for layer in layers for k in _cells(layer, t + 0.5, top))
+        assert covered == list(range(int(totals[t]))), f"at {t} s"
+
+
+def test_timeline_stacks_pending_and_terminating_apart(crowded: sd.RunResult) -> None:
+    fig = plots.plot_timeline(crowded, xlim=(0, 60))
+    ax = fig.axes[0]
+    tl = crowded.timeline.set_index(["time_s", "version"])
+    order = [(v, state) for v in ("v1", "v2") for state in ("scheduled", "Pending",
+                                                           "Terminating")]
+    for t in (11.0, 19.0, 28.0):  # both Pending (v2) and Terminating (v1) pods
+        bottom = 0
+        for version, state in order:
+            row = tl.loc[(t, version)]
+            height = int({"scheduled": row["pods"] - row["pending"] - row["terminating"],
+                          "Pending": row["pending"], "Terminating": row["terminating"]}[state])
+            cells = _cells(_collection(ax, f"pods:{version}:{state}"), t + 0.5, 20)
+            assert cells == list(range(bottom, bottom + height)), (t, version, state)
+            bottom += height
+    assert {"v2 Pending", "v1 Terminating"} <= {t.get_text()
+                                                 for t in ax.get_legend().get_texts()}
+
+
+def test_timeline_colours_each_version_the_same_everywhere(
+        runs: dict[str, sd.RunResult]) -> None:
+    for result in runs.values():
+        fig = plots.plot_timeline(result)
+        for ax, prefix in zip(fig.axes[1:], ("endpoints", "share", "failed", "latency")):
+            for i, version in enumerate(("v1", "v2")):
+                assert _line(ax, f"{prefix}:{version}").get_color() == plots.VERSION_COLORS[i]
+
+
+def test_timeline_draws_failures_per_second_and_traffic_share(
+        crowded: sd.RunResult) -> None:
+    tl = crowded.timeline.copy()
+    tl["time_s"] = tl["time_s"] * 2  # a 2 s sample interval: failures are halved per second
+    tl.loc[tl["version"] == "v1", "failed"] = 6
+    result = sd.RunResult(crowded.scenario, crowded.strategy, 0, crowded.summary, tl,
+                          crowded.events)
+    fig = plots.plot_timeline(result)
+    failed = _line(fig.axes[3], "failed:v1").get_ydata()
+    assert np.allclose(failed, 3.0)
+    share = _line(fig.axes[2], "share:v2").get_xydata()
+    at = tl[tl["time_s"] == 40.0].set_index("version")["requests"]
+    (y,) = share[share[:, 0] == 40.0, 1]
+    assert y == pytest.approx(100 * at["v2"] / at.sum())
+
+
+def _quiet_run() -> sd.RunResult:
+    """Two versions, no request failed and none succeeded (no latency), no events at all."""
+    times = np.arange(0.0, 5.0)
+    rows = [(t, v, 2, 0, 2, 2, 0, 2, 0, 0, np.nan) for t in times for v in ("old", "new")]
+    timeline = pd.DataFrame(rows, columns=["time_s", "version", "pods", "pending", "ready",
+                                           "available", "terminating", "endpoints", "requests",
+                                           "failed", "latency_p99_ms"])
+    timeline["version"] = pd.Categorical(timeline["version"], categories=["old", "new"])
+    events = pd.DataFrame(columns=["time_s", "kind", "version", "replicas", "detail"])
+    return sd.RunResult("quiet", "none", 3, {"outcome": "stalled"}, timeline, events)
+
+
+def test_timeline_says_so_when_nothing_failed_and_nothing_answered(tmp_path: Path) -> None:
+    fig = plots.plot_timeline(_quiet_run())
+    assert "no failed requests" in _texts(fig.axes[3], "note")
+    assert any("no successful responses" in t for t in _texts(fig.axes[4], "note"))
+    assert "no requests" in _texts(fig.axes[2], "note")
+    fig.savefig(tmp_path / "quiet.png")
+    assert (tmp_path / "quiet.png").stat().st_size > 0
+
+
+def test_timeline_window_covers_the_rollout_or_what_is_asked(
+        runs: dict[str, sd.RunResult]) -> None:
+    result = runs["canary"]
+    release = float(result.events.loc[result.events["kind"] == "release", "time_s"].iloc[0])
+    done = float(result.events["time_s"].max())
+    lo, hi = plots.plot_timeline(result).axes[0].get_xlim()
+    assert lo < release
+    assert hi > done
+    assert plots.plot_timeline(result, xlim=(0, 90)).axes[0].get_xlim() == (0, 90)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison
+
+
+def _table(values: dict[str, list[float]], column: str = "downtime_s") -> pd.DataFrame:
+    """A compare()-shaped table: every summary key present, ``column`` set from ``values``."""
+    rows = []
+    for name, xs in values.items():
+        for r, x in enumerate(xs):
+            row = {"strategy": name, "replication": r, "seed": r}
+            for key, _, _ in plots.COMPARISON_METRICS:
+                row[key] = float(len(name) * 10 + r)
+            row[column] = x
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _bars(ax: Axes) -> BarContainer:
+    (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+    return bars
+
+
+def test_comparison_has_one_panel_per_metric_with_units() -> None:
+    fig = plots.plot_comparison(_table({"a": [1.0], "bb": [2.0]}))
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes] == [t for _, t, _ in plots.COMPARISON_METRICS]
+    assert [ax.get_ylabel() for ax in fig.axes] == [u for _, _, u in plots.COMPARISON_METRICS]
+    assert fig.axes[0].get_ylabel() == "seconds"
+
+
+def test_comparison_bars_are_means_with_sd_error_bars() -> None:
+    table = _table({"rolling": [1.0, 2.0, 6.0], "recreate": [10.0, 12.0, 14.0],
+                    "canary": [0.0, 0.0, 0.0]})
+    fig = plots.plot_comparison(table)
+    for ax, (column, _, _) in zip(fig.axes, plots.COMPARISON_METRICS):
+        stats = table.groupby("strategy", sort=False)[column].agg(["mean", "std"])
+        bars = _bars(ax)
+        assert [p.get_height() for p in bars.patches] == pytest.approx(list(stats["mean"]))
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["rolling", "recreate", "canary"]
+        assert bars.errorbar is not None
+        segments = bars.errorbar.lines[2][0].get_segments()
+        half = [(s[1][1] - s[0][1]) / 2 for s in segments]
+        assert half == pytest.approx(list(stats["std"]))
+
+
+def test_comparison_has_no_error_bars_without_replications() -> None:
+    fig = plots.plot_comparison(_table({"a": [1.0], "b": [3.0]}))
+    for ax in fig.axes:
+        assert _bars(ax).errorbar is None
+    assert "one run per strategy" in fig.get_suptitle()
+
+
+def test_comparison_says_which_rollouts_did_not_finish() -> None:
+    table = _table({"stuck": [np.nan, np.nan], "flaky": [10.0, np.nan], "fine": [4.0, 6.0]},
+                   column="rollout_duration_s")
+    fig = plots.plot_comparison(table)
+    ax = fig.axes[[k for k, _, _ in plots.COMPARISON_METRICS].index("rollout_duration_s")]
+    assert [p.get_height() for p in _bars(ax).patches] == pytest.approx([0.0, 10.0, 5.0])
+    assert _texts(ax, "missing-note") == ["did not finish"]
+    assert any("1/2 finished" in t for t in _texts(ax, "value-label"))
+
+
+def test_comparison_of_real_runs_and_bad_tables(tiny_mapping: dict[str, Any]) -> None:
+    table = sd.compare(sd.load_scenario(tiny_mapping), replications=2)
+    fig = plots.plot_comparison(table, title="tiny")
+    assert fig.get_suptitle().startswith("tiny")
+    assert len(fig.axes) == len(plots.COMPARISON_METRICS)
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_comparison(table.iloc[:0])
+    with pytest.raises(ValueError, match="peak_pods"):
+        plots.plot_comparison(table.drop(columns="peak_pods"))
+
+
+# ---------------------------------------------------------------------------------------------
+# trade-off
+
+
+def _points(**xy: tuple[list[float], list[float]]) -> pd.DataFrame:
+    rows = [{"strategy": name, "replication": r, "seed": r, "extra_pod_seconds": x,
+             "users_with_errors": y, "rollout_duration_s": x + y}
+            for name, (xs, ys) in xy.items() for r, (x, y) in enumerate(zip(xs, ys))]
+    return pd.DataFrame(rows)
+
+
+def test_tradeoff_puts_each_strategy_at_its_mean_and_finds_the_pareto_front() -> None:
+    table = _points(
+        cheap=([0.0, 0.0], [9.0, 11.0]),          # (0, 10)
+        middle=([4.0, 6.0], [5.0, 5.0]),          # (5, 5)
+        safe=([10.0, 10.0], [0.0, 0.0]),          # (10, 0)
+        worse=([6.0, 6.0], [6.0, 6.0]),           # dominated by middle
+        tie_x_worse_y=([5.0, 5.0], [7.0, 7.0]),   # same cost as middle, more errors
+        twin=([4.0, 6.0], [5.0, 5.0]),            # equal to middle: neither beats the other
+    )
+    fig = plots.plot_tradeoff(table)
+    (ax,) = fig.axes
+    means = table.groupby("strategy")[["extra_pod_seconds", "users_with_errors"]].mean()
+    for name, (mx, my) in means.iterrows():
+        assert _line(ax, f"point:{name}").get_xydata().tolist() == [[mx, my]]
+        assert name in _texts(ax)
+    front = _line(ax, "pareto-front").get_xydata()
+    assert sorted(map(tuple, front.tolist())) == [(0.0, 10.0), (5.0, 5.0), (5.0, 5.0),
+                                                   (10.0, 0.0)]
+    assert ax.get_xlabel() == "extra pod-seconds (pod·s)"
+    assert "(count)" in ax.get_ylabel()
+    assert ax.containers[0].lines[2], "replicated points carry error bars"
+
+
+def test_tradeoff_without_replications_has_no_error_bars() -> None:
+    fig = plots.plot_tradeoff(_points(a=([1.0], [2.0]), b=([2.0], [1.0])))
+    (ax,) = fig.axes
+    assert all(not c.lines[2] for c in ax.containers)
+    assert len(_line(ax, "pareto-front").get_xydata()) == 2
+
+
+def test_tradeoff_names_strategies_it_cannot_place() -> None:
+    table = _points(done=([1.0], [2.0]), stuck=([3.0], [1.0]))
+    table.loc[table["strategy"] == "stuck", "rollout_duration_s"] = np.nan
+    fig = plots.plot_tradeoff(table, x="extra_pod_seconds", y="rollout_duration_s")
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "rollout duration (s)"
+    assert not [line for line in ax.get_lines() if line.get_gid() == "point:stuck"]
+    assert any("stuck" in t and "did not finish" in t for t in _texts(ax, "missing-note"))
+    assert _line(ax, "pareto-front").get_xydata().tolist() == [[1.0, 3.0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+def test_figures_save_as_png_and_svg_and_show_in_notebooks(
+        runs: dict[str, sd.RunResult], tmp_path: Path) -> None:
+    table = _table({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    figures = {"timeline": plots.plot_timeline(runs["rolling"]),
+               "comparison": plots.plot_comparison(table),
+               "tradeoff": plots.plot_tradeoff(table)}
+    for name, fig in figures.items():
+        fig.savefig(tmp_path / f"{name}.png")
+        fig.savefig(tmp_path / f"{name}.svg")
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (tmp_path / f"{name}.svg").read_text()
+        assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # Jupyter's inline image
+
+
+def test_plotting_leaves_pyplot_alone(tmp_path: Path) -> None:
+    code = ("import sys, pandas as pd; from simdeploy import plots\n"
+            "t = pd.DataFrame({'strategy': ['a'], 'extra_pod_seconds': [1.0],"
+            " 'users_with_errors': [2]})\n"
+            "plots.plot_tradeoff(t).savefig(sys.argv[1])\n"
+            "assert 'matplotlib.pyplot' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.svg")],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,190 @@
+"""The report folder: complete, consistent with compare, atomic, and readable in a browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import simdeploy as sd
+from simdeploy.cli import main
+from simdeploy.compare import summary_by_strategy
+from simdeploy.report import write_report
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.tables: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        if tag == "table":
+            self.tables.append(attrs.get("id", ""))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> tuple[sd.Scenario, Path]:
+    mapping = {
+        "name": "small", "description": "a small report", "duration": 90,
+        "deployment": {"replicas": 3},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": 40}, "users": 200},
+        "release": {"at": 10},
+        "strategies": {"recreate": {"type": "Recreate"},
+                       "rolling": {"type": "RollingUpdate"},
+                       "bg": {"type": "BlueGreen", "scaleDownDelaySeconds": 10}},
+    }
+    folder = tmp_path_factory.mktemp("scn")
+    path = folder / "small.yaml"
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    return sd.load_scenario(path), path
+
+
+@pytest.fixture(scope="module")
+def one_strategy(tmp_path_factory) -> Path:
+    """A one-strategy scenario file, for tests about folders rather than content."""
+    mapping = {"name": "one", "duration": 30, "release": {"at": 10},
+               "traffic": {"arrivals": {"type": "poisson", "rateRps": 10}},
+               "strategies": {"recreate": {"type": "Recreate"}}}
+    path = tmp_path_factory.mktemp("one") / "one.yaml"
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(small, tmp_path_factory) -> Path:
+    scenario, path = small
+    out = tmp_path_factory.mktemp("out") / "results" / "demo"
+    return write_report(scenario, out, replications=2, seed=5, source=str(path))
+
+
+def test_report_folder_has_every_file(report: Path) -> None:
+    names = {p.relative_to(report).as_posix() for p in report.rglob("*")}
+    assert {"report.html", "summary.csv", "scenario.yaml", "meta.json", "figures"} <= names
+    assert "timeline.csv" in names or "timeline.parquet" in names
+    for stem in ("comparison", "tradeoff", "timeline-recreate", "timeline-rolling",
+                 "timeline-bg"):
+        assert (report / "figures" / f"{stem}.png").stat().st_size > 1000
+        assert (report / "figures" / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+    assert not [p for p in report.parent.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_summary_matches_compare(report: Path, small) -> None:
+    scenario, _ = small
+    written = pd.read_csv(report / "summary.csv")
+    fresh = sd.compare(scenario, replications=2, seed=5)
+    assert list(written.strategy) == list(fresh.strategy)
+    for key in ("requests_total", "requests_failed", "peak_pods", "users_with_errors"):
+        assert written[key].tolist() == fresh[key].tolist()
+    assert written.downtime_s.tolist() == pytest.approx(fresh.downtime_s.tolist())
+
+
+def test_html_is_self_contained_with_table_figures_scenario_and_versions(report, small) -> None:
+    scenario, _ = small
+    text = (report / "report.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    assert len(page.images) == 5
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert {"summary", "runs"} <= set(page.tables)
+    # the table shows the same means as `simdeploy compare`
+    means = summary_by_strategy(sd.compare(scenario, replications=2, seed=5))
+    for value in means["failed req"]:
+        assert f">{value:,.1f}".rstrip("0").rstrip(".") in text or f">{value:g}<" in text
+    effective = yaml.safe_load((report / "scenario.yaml").read_text())
+    assert effective["pod"]["terminationGracePeriodSeconds"] == 30  # defaults filled in
+    assert sd.load_scenario(effective) == scenario
+    meta = json.loads((report / "meta.json").read_text())
+    assert meta["seeds"] == [5, 6]
+    assert {"simdeploy", "numpy", "simpy", "python"} <= set(meta["versions"])
+    for word in ("numpy", "simpy", "terminationGracePeriodSeconds"):
+        assert word in text
+
+
+def test_a_failure_leaves_nothing_half_written(small, tmp_path, monkeypatch) -> None:
+    scenario, _ = small
+    out = tmp_path / "results" / "broken"
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("figure failed")
+
+    monkeypatch.setattr("simdeploy.plots.plot_tradeoff", boom)
+    with pytest.raises(RuntimeError):
+        write_report(scenario, out)
+    assert list((tmp_path / "results").iterdir()) == []
+
+
+def test_an_existing_report_is_replaced_whole(one_strategy, tmp_path) -> None:
+    scenario = sd.load_scenario(one_strategy)
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    write_report(scenario, out)
+    assert not (out / "stale.txt").exists()
+    assert (out / "report.html").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_cli_report_writes_and_bad_input_writes_nothing(one_strategy, tmp_path, capsys) -> None:
+    path = one_strategy
+    assert main(["report", str(path), "--out", str(tmp_path / "results" / "x"), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip().endswith("report.html")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nduration: 10\ntraffic: {arrivals: {type: poisson, rateRps: -1}}\n"
+                   "strategies: {r: {type: Recreate}}\n")
+    assert main(["report", str(bad), "--out", str(tmp_path / "results" / "y")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "traffic.arrivals.rateRps" in err
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["x"]
+
+
+def test_progress_is_quiet_when_not_on_a_terminal(small, tmp_path) -> None:
+    _, path = small
+    done = subprocess.run(
+        [sys.executable, "-m", "simdeploy", "compare", str(path)],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )
+    assert done.stderr == ""
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_report_renders_in_a_real_browser(report: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian package 'chromium'; .ci/run installs it)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    with playwright.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=browser,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = chromium.new_page()
+            page.goto((report / "report.html").as_uri())
+            page.wait_for_load_state("load")
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
+            )
+            rows = page.locator("table#summary tbody tr").count()
+            heading = page.locator("h1").inner_text()
+        finally:
+            chromium.close()
+    assert len(images) == 5
+    assert all(complete and width > 100 for complete, width in images)
+    assert rows == 3
+    assert "small" in heading
