@@ -55,16 +55,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _progress(quiet: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal's stderr; nothing when quiet or not on a terminal."""
+def _progress(quiet: bool, total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar of ``total`` runs on a terminal's stderr; nothing when quiet or piped."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     from tqdm import tqdm
 
-    with tqdm(desc=label, unit="run", file=sys.stderr, leave=False) as bar:
-        def update(done: int, total: int) -> None:
-            bar.total = total
+    with tqdm(desc="simulating", total=total, unit="run", file=sys.stderr, leave=False,
+              mininterval=0) as bar:
+        def update(done: int, _total: int) -> None:
             bar.update(done - bar.n)
 
         yield update
@@ -105,7 +105,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> None:
     if args.replications < 1:
         raise ScenarioError(args.file, "--replications", "must be >= 1")
     seed = scenario.seed if args.seed is None else args.seed
-    with _progress(args.quiet or args.json, "simulating") as progress:
+    runs = len(scenario.strategies) * args.replications
+    with _progress(args.quiet or args.json, runs) as progress:
         table = compare(scenario, replications=args.replications, seed=seed, progress=progress)
     if args.json:
         records = [{k: _json_safe(v) for k, v in row.items()}
@@ -125,7 +126,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> None:
     from simdeploy.report import write_report  # matplotlib only when a report is asked for
 
     try:
-        with _progress(args.quiet, "simulating") as progress:
+        with _progress(args.quiet, len(scenario.strategies) * args.replications) as progress:
             folder = write_report(scenario, args.out, replications=args.replications,
                                   seed=args.seed, source=args.file, progress=progress)
     except OSError as exc:

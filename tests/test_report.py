@@ -188,3 +188,32 @@ def test_report_renders_in_a_real_browser(report: Path) -> None:
     assert all(complete and width > 100 for complete, width in images)
     assert rows == 3
     assert "small" in heading
+
+
+def test_progress_bar_on_a_terminal_unless_quiet(one_strategy, tmp_path) -> None:
+    pty = pytest.importorskip("pty")
+    fcntl = pytest.importorskip("fcntl")
+    termios = pytest.importorskip("termios")
+    import os
+    import select
+    import struct
+
+    def stderr_of(*extra: str) -> str:
+        """Run compare with stderr on a pseudo-terminal; return what it wrote there."""
+        leader, follower = pty.openpty()
+        # a terminal 100 columns wide (a fresh pseudo-terminal reports 0 × 0)
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        subprocess.run([sys.executable, "-m", "simdeploy", "compare", str(one_strategy),
+                        "--replications", "3", *extra],
+                       stdout=subprocess.DEVNULL, stderr=follower, check=True, cwd=tmp_path)
+        chunks = []
+        while select.select([leader], [], [], 0.2)[0]:
+            chunks.append(os.read(leader, 65536))
+        os.close(follower)
+        os.close(leader)
+        return b"".join(chunks).decode(errors="replace")
+
+    shown = stderr_of()
+    assert "simulating" in shown
+    assert "3/3" in shown
+    assert stderr_of("--quiet") == ""
