@@ -130,7 +130,8 @@ def _report(args: argparse.Namespace, out: TextIO) -> None:
             folder = write_report(scenario, args.out, replications=args.replications,
                                   seed=args.seed, source=args.file, progress=progress)
     except OSError as exc:
-        raise ScenarioError(args.out, None, f"cannot write the report: {exc.strerror or exc}")
+        raise ScenarioError(args.out, None,
+                            f"cannot write the report: {exc.strerror or exc}") from None
     out.write(f"{folder / 'report.html'}\n")
 
 
