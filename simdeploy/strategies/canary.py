@@ -104,12 +104,9 @@ class _CanaryRun:
                 n, weight, spec.max_surge, spec.max_unavailable,
                 self.stable.spec, self.stable.available, self.canary.spec, self.canary.available,
             )
-            # Argo scales the stable ReplicaSet up first, then the canary.
-            first, second = ((self.stable, stable), (self.canary, canary))
-            if canary > self.canary.spec:
-                first, second = second, first
-            first[0].scale(first[1], f"weight {weight}")
-            second[0].scale(second[1], f"weight {weight}")
+            # Argo reconciles the stable ReplicaSet first, then the canary (A9).
+            self.stable.scale(stable, f"weight {weight}")
+            self.canary.scale(canary, f"weight {weight}")
             if (self.canary.spec == target_canary and self.canary.available >= target_canary
                     and self.stable.spec == target_stable
                     and self.stable.status_replicas == target_stable):
