@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scenario = sd.load_scenario(ROOT / "scenarios" / "web-api.yaml")
     table = sd.compare(scenario, replications=args.replications, seed=scenario.seed)
-    figure = sd.plots.plot_comparison(table)
+    figure = sd.plots.plot_comparison(table, title=f"Strategies compared on {scenario.name}")
     figure.savefig(args.out, dpi=90, bbox_inches="tight")
     return 0
 

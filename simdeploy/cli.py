@@ -64,7 +64,9 @@ def _progress(quiet: bool, total: int) -> Iterator[Callable[[int, int], None] | 
 
     with tqdm(desc="simulating", total=total, unit="run", file=sys.stderr, leave=False,
               mininterval=0) as bar:
-        def update(done: int, _total: int) -> None:
+        def update(done: int, steps: int) -> None:
+            if bar.total != steps:
+                bar.total = steps
             bar.update(done - bar.n)
 
         yield update
@@ -120,10 +122,15 @@ def _compare(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> None:
+    from simdeploy.report import ReportPathError, check_out, write_report  # matplotlib: lazily
+
     scenario = load_scenario(args.file)
     if args.replications < 1:
         raise ScenarioError(args.file, "--replications", "must be >= 1")
-    from simdeploy.report import write_report  # matplotlib only when a report is asked for
+    try:
+        check_out(args.out)  # before simulating: fail fast, write nothing
+    except ReportPathError as exc:
+        raise ScenarioError(args.out, "--out", str(exc)) from None
 
     try:
         with _progress(args.quiet, len(scenario.strategies) * args.replications) as progress:

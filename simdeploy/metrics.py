@@ -91,13 +91,18 @@ def events_frame(events: Sequence[tuple]) -> pd.DataFrame:
 
 
 def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[int]],
-                   failed_by_bin: Sequence[Sequence[int]], latencies_s: Sequence[float],
+                   failed_by_bin: Sequence[Sequence[int]],
+                   no_endpoint_by_bin: Sequence[Sequence[int]], latencies_s: Sequence[float],
                    latency_keys: Sequence[int], version_names: Sequence[str],
                    sample_interval_s: float) -> pd.DataFrame:
     """One row per sample interval and version: pod states, endpoints, requests, failures.
 
-    Pod columns are the state at ``time_s``; ``requests`` are those routed to the version that
-    arrived in ``[time_s, time_s + interval)``, ``failed`` those that failed in it, and
+    Pod columns are the state at ``time_s``; ``endpoints`` are the version's endpoints in the
+    proxies' view while the Service sends the version traffic (0 otherwise: a green fleet
+    before the switch, a canary at weight 0); ``requests`` are those charged to the version
+    that arrived in ``[time_s, time_s + interval)``, ``failed`` those that failed in it, of
+    which ``no_endpoint`` found no endpoint at all (charged to the version the Service
+    considered live, though no pod saw them), and
     ``latency_p99_ms`` the 99th percentile of the successful responses that ended in it
     (NaN when there were none).
     """
@@ -108,6 +113,7 @@ def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[
     version_index = frame["version"].to_numpy()
     frame["requests"] = [requests_by_bin[v][k] for v, k in zip(version_index, index)]
     frame["failed"] = [failed_by_bin[v][k] for v, k in zip(version_index, index)]
+    frame["no_endpoint"] = [no_endpoint_by_bin[v][k] for v, k in zip(version_index, index)]
     n_versions = len(version_names)
     if len(latencies_s):
         p99 = (pd.Series(np.asarray(latencies_s) * 1000.0)

@@ -42,9 +42,13 @@ class Recorder:
         """Requests routed to each version, by arrival interval."""
         self.failed_by_bin = [[0] * n_bins for _ in range(n_versions)]
         """Failed requests charged to each version, by the interval of the failure."""
+        self.no_endpoint_by_bin = [[0] * n_bins for _ in range(n_versions)]
+        """Of those, the requests that found no endpoint (charged to the Service's primary
+        version: no pod of any version saw them)."""
         n_fine = math.ceil(duration_s * GATE_BINS_PER_S) + 1
         self.new_requests_fine = [0] * n_fine
-        """New-version requests by arrival, per 0.1 s: what a health gate looks at."""
+        """Requests that reached a new-version pod, by arrival, per 0.1 s: what a health gate
+        looks at (requests that found no endpoint never reached the version)."""
         self.new_failed_fine = [0] * n_fine
         self.outcomes = [0] * len(OUTCOMES)
         self.latencies_s = array("d")

@@ -23,6 +23,7 @@ import html
 import importlib.util
 import io
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -40,9 +41,9 @@ from pydantic import BaseModel
 
 from simdeploy import plots
 from simdeploy.compare import comparison_table, runs, summary_by_strategy, summary_row
-from simdeploy.scenario import Scenario
+from simdeploy.scenario import Canary, CanaryStep, Scenario
 
-__all__ = ["write_report"]
+__all__ = ["ReportPathError", "check_out", "write_report"]
 
 
 def versions() -> dict[str, str]:
@@ -60,13 +61,19 @@ def versions() -> dict[str, str]:
 
 
 def effective_scenario(scenario: Scenario) -> str:
-    """The scenario as run, every default filled in, as YAML in the file's own spelling.
+    """The scenario as run, every default filled in, as YAML with the file's keys.
 
-    A field left at a default of null is left out (an unused alternative, such as a step's
-    ``pause`` beside its ``setWeight``); a null that means something (``queueLimit: null``,
-    unbounded) stays.
+    Durations are in seconds. The unused alternatives of a canary (a step's ``pause`` beside
+    its ``setWeight``, the Flagger fields beside ``steps``) are left out; every other null
+    means something (``capacityPods: null`` is no limit) and stays.
     """
     return yaml.safe_dump(_plain(scenario), sort_keys=False, allow_unicode=True)
+
+
+def _unused_alternative(model: BaseModel, name: str) -> bool:
+    if isinstance(model, CanaryStep):
+        return True
+    return isinstance(model, Canary) and name in ("steps", "step_weight", "max_weight", "interval")
 
 
 def _plain(value: Any) -> Any:
@@ -74,7 +81,7 @@ def _plain(value: Any) -> Any:
         out = {}
         for name, field in type(value).model_fields.items():
             item = getattr(value, name)
-            if item is None and field.default is None:
+            if item is None and _unused_alternative(value, name):
                 continue
             out[field.alias or name] = _plain(item)
         return out
@@ -126,14 +133,16 @@ pre {{ background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8re
 def _table_html(frame: pd.DataFrame, table_id: str) -> str:
     return ('<div class="scroll">'
             + frame.to_html(index=False, border=0, table_id=table_id, na_rep="–",
-                            float_format=lambda v: f"{v:,.3f}".rstrip("0").rstrip("."))
+                            float_format=lambda v: f"{v:,.6g}")
             + "</div>")
 
 
 def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
                  seed: int | None = None, source: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> Path:
-    """Run the comparison and write the report folder ``out`` (replaced if it exists).
+    """Run the comparison and write the report folder ``out``.
+
+    ``out`` may exist only as an earlier simdeploy report, which is then replaced whole.
 
     Args:
         scenario: the validated scenario.
@@ -141,7 +150,7 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
         replications: runs per strategy (>= 1).
         seed: first replication's seed; None takes ``scenario.seed``.
         source: where the scenario came from (shown in the report).
-        progress: called with (runs done, runs in all) after each run.
+        progress: called with (steps done, steps in all) after each run and each figure.
 
     Returns:
         The report folder.
@@ -149,11 +158,14 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
     if replications < 1:
         raise ValueError("replications must be >= 1")
     seed = scenario.seed if seed is None else seed
-    out = Path(out)
+    out = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _write(scenario, work, replications, seed, source, progress)
+        umask = os.umask(0)
+        os.umask(umask)
+        work.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report is for sharing
         _replace(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -161,13 +173,55 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
     return out
 
 
+class ReportPathError(ValueError):
+    """``--out`` names something a report must not replace."""
+
+
+def check_out(out: str | Path) -> Path:
+    """The report folder, if writing it cannot destroy anything but an earlier report.
+
+    Raises:
+        ReportPathError: ``out`` is a file, a folder that is not a simdeploy report, the
+            current folder, or lies under a file.
+    """
+    out = Path(out).absolute()
+    if out.name in ("", ".", "..") or out == Path.cwd():
+        raise ReportPathError("name a folder for the report, not the current one")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ReportPathError(f"{parent} is not a directory")
+    if out.exists():
+        if not out.is_dir():
+            raise ReportPathError("exists and is not a folder: not replacing it")
+        if not _is_report(out) and any(out.iterdir()):
+            raise ReportPathError("exists and is not a simdeploy report: not replacing it")
+    return out
+
+
+def _is_report(folder: Path) -> bool:
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "simdeploy" in meta.get("versions", {})
+
+
 def _replace(new: Path, out: Path) -> None:
-    """Rename ``new`` to ``out``; an existing ``out`` is moved aside first, then deleted."""
+    """Rename ``new`` to ``out``; an earlier report there is moved aside, then deleted.
+
+    If the last rename fails, the earlier report is put back.
+    """
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
         out.rename(old / out.name)
-    new.rename(out)
+    try:
+        new.rename(out)
+    except BaseException:
+        if old is not None:
+            (old / out.name).rename(out)
+            old.rmdir()
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -175,7 +229,7 @@ def _replace(new: Path, out: Path) -> None:
 def _write(scenario: Scenario, work: Path, replications: int, seed: int, source: str | None,
            progress: Callable[[int, int], None] | None) -> None:
     names = list(scenario.strategies)
-    total = len(names) * replications
+    total = len(names) * replications + 2 + len(names)  # the runs, then the figures
     rows: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
     for replication, result in runs(scenario, names, replications, seed):
@@ -203,15 +257,18 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     figures_dir = work / "figures"
     figures_dir.mkdir()
     figures: list[tuple[str, str, Figure]] = [
-        ("comparison", "Strategies side by side", plots.plot_comparison(table)),
+        ("comparison", "Strategies side by side",
+         plots.plot_comparison(table, title=f"Strategies compared on {scenario.name}")),
         ("tradeoff", "Extra resources against users with errors",
-         plots.plot_tradeoff(table)),
+         plots.plot_tradeoff(table, title=f"Trade-off on {scenario.name}")),
     ]
     figures += [(f"timeline-{name}", f"Timeline: {name} (seed {seed})",
                  plots.plot_timeline(result)) for name, result in first.items()]
     images = []
-    for stem, caption, fig in figures:
+    for done, (stem, caption, fig) in enumerate(figures, start=len(rows) + 1):
         png = _save(fig, figures_dir, stem)
+        if progress is not None:
+            progress(done, total)
         images.append(f'<figure><img alt="{html.escape(caption)}" '
                       f'src="data:image/png;base64,{png}">'
                       f"<figcaption>{html.escape(caption)}</figcaption></figure>")

@@ -48,8 +48,10 @@ def _sample(env: simpy.Environment, cluster: Cluster, service: Service, recorder
                 row[2] += pod.ready and pod.deleted_at is None
                 row[3] += pod.available and pod.deleted_at is None
                 row[4] += pod.deleted_at is not None
+        routed = service.routable_versions()
         for v in range(n_versions):
-            recorder.samples.append((env.now, v, *rows[v], len(service.view[v])))
+            endpoints = len(service.view[v]) if v in routed else 0
+            recorder.samples.append((env.now, v, *rows[v], endpoints))
 
 
 def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None, *,
@@ -137,7 +139,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,
-                                      recorder.failed_by_bin, recorder.latencies_s,
+                                      recorder.failed_by_bin, recorder.no_endpoint_by_bin,
+                                      recorder.latencies_s,
                                       recorder.latency_keys,
                                       [v.name for v in versions], scenario.sample_interval)
     requests = None

@@ -150,13 +150,17 @@ class Workload:
         rec.user_seen[user] = 1
         pod = self.service.route(user)
         req = (rid, user, now)
-        version = self.service.primary if pod is None else pod.version
-        rec.requests_by_bin[version][int(now * self._inv_dt)] += 1
-        if version == self.new_version:
-            rec.new_requests_fine[int(now * GATE_BINS_PER_S)] += 1
         if pod is None:
+            version = self.service.primary
+            k = int(now * self._inv_dt)
+            rec.requests_by_bin[version][k] += 1
+            rec.no_endpoint_by_bin[version][k] += 1
             self._fail(req, version, NO_ENDPOINT, now)
-        elif not pod.accepting:
+            return
+        rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
+        if pod.version == self.new_version:
+            rec.new_requests_fine[int(now * GATE_BINS_PER_S)] += 1
+        if not pod.accepting:
             self._fail(req, pod.version, REFUSED, now)
         elif not pod.healthy:
             self._fail_answered(req, pod.version, now)
@@ -211,7 +215,7 @@ class Workload:
         rec = self.recorder
         rec.outcomes[outcome] += 1
         rec.failed_by_bin[version][min(int(at_s * self._inv_dt), rec.n_bins - 1)] += 1
-        if version == self.new_version:
+        if version == self.new_version and outcome != NO_ENDPOINT:
             fine = rec.new_failed_fine
             fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1
         rec.user_errored[req[1]] = 1

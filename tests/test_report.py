@@ -99,8 +99,11 @@ def test_html_is_self_contained_with_table_figures_scenario_and_versions(report,
     assert {"summary", "runs"} <= set(page.tables)
     # the table shows the same means as `simdeploy compare`
     means = summary_by_strategy(sd.compare(scenario, replications=2, seed=5))
-    for value in means["failed req"]:
-        assert f">{value:,.1f}".rstrip("0").rstrip(".") in text or f">{value:g}<" in text
+    start = text.index('id="summary"')
+    summary_html = text[start:text.index("</table>", start)]
+    for column in ("failed req", "users w/ errors", "peak pods", "extra pod·s"):
+        for value in means[column]:
+            assert f"<td>{value:,.6g}</td>" in summary_html, (column, value)
     effective = yaml.safe_load((report / "scenario.yaml").read_text())
     assert effective["pod"]["terminationGracePeriodSeconds"] == 30  # defaults filled in
     assert sd.load_scenario(effective) == scenario
@@ -124,15 +127,59 @@ def test_a_failure_leaves_nothing_half_written(small, tmp_path, monkeypatch) -> 
     assert list((tmp_path / "results").iterdir()) == []
 
 
-def test_an_existing_report_is_replaced_whole(one_strategy, tmp_path) -> None:
+def test_an_earlier_report_is_replaced_whole(one_strategy, tmp_path) -> None:
     scenario = sd.load_scenario(one_strategy)
     out = tmp_path / "r"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
+    write_report(scenario, out)
+    (out / "stale.txt").write_text("left from the earlier report")
     write_report(scenario, out)
     assert not (out / "stale.txt").exists()
     assert (out / "report.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
+    assert out.stat().st_mode & 0o055 == 0o055 & ~_umask()  # readable by others, as umask allows
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("make", ["file", "foreign-folder", "under-a-file", "cwd"])
+def test_out_never_replaces_what_is_not_a_report(one_strategy, tmp_path, capsys, monkeypatch,
+                                                  make) -> None:
+    precious = tmp_path / "mine"
+    if make == "file":
+        precious.write_text("thesis")
+        out = precious
+    elif make == "foreign-folder":
+        precious.mkdir()
+        (precious / "thesis.txt").write_text("thesis")
+        out = precious
+    elif make == "under-a-file":
+        precious.write_text("thesis")
+        out = precious / "sub"
+    else:
+        precious.mkdir()
+        monkeypatch.chdir(precious)
+        out = Path(".")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["report", str(one_strategy), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--out" in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    if precious.is_file():
+        assert precious.read_text() == "thesis"
+
+
+def test_an_empty_folder_may_receive_a_report(one_strategy, tmp_path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    write_report(sd.load_scenario(one_strategy), out)
+    assert (out / "report.html").exists()
 
 
 def test_cli_report_writes_and_bad_input_writes_nothing(one_strategy, tmp_path, capsys) -> None:

@@ -69,7 +69,7 @@ def plot_comparison(table: pd.DataFrame, *, title: str | None = None) -> Figure:
     n_panels = len(COMPARISON_METRICS)
     n_cols = 4
     n_rows = -(-n_panels // n_cols)
-    width = max(13.0, 1.0 + n_cols * (0.55 * len(names) + 1.4))
+    width = max(12.0, 1.0 + n_cols * (0.5 * len(names) + 1.2))
     fig = NotebookFigure(figsize=(width, 4.0 * n_rows), layout="constrained")
     grid = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax in grid.flat[n_panels:]:
@@ -78,7 +78,7 @@ def plot_comparison(table: pd.DataFrame, *, title: str | None = None) -> Figure:
         title = "Strategies compared"
         if "scenario" in table.columns and table["scenario"].nunique() == 1:
             title += f" on {table['scenario'].iloc[0]}"
-    fig.suptitle(f"{title}\n{_replication_note(table, 'bars')}", fontsize=12)
+    fig.suptitle(f"{title}\n{_replication_note(table, 'bars')}", fontsize=14)
 
     positions = np.arange(len(names))
     tick_labels = [_with_outcomes(table, name) for name in names]
@@ -111,7 +111,7 @@ def plot_comparison(table: pd.DataFrame, *, title: str | None = None) -> Figure:
                     rotation=90,
                     ha="center",
                     va="bottom",
-                    fontsize=8,
+                    fontsize=10,
                     color="#C00000",
                     gid="missing-note",
                 )
@@ -125,21 +125,21 @@ def plot_comparison(table: pd.DataFrame, *, title: str | None = None) -> Figure:
                 label,
                 ha="center",
                 va="bottom",
-                fontsize=8,
+                fontsize=10,
                 gid="value-label",
             )
         ax.set_ylim(0, span * 1.22 if span > 1e-9 else 1.0)
         thousands(ax.yaxis, span)
         if column in COUNT_COLUMNS:
             ax.yaxis.set_major_locator(integer_ticks())
-        ax.set_title(name, fontsize=10)
-        ax.set_ylabel(unit)
+        ax.set_title(name, fontsize=12)
+        ax.set_ylabel(unit, fontsize=11)
         ax.set_xticks(positions)
         ax.set_xticklabels(
             tick_labels,
             rotation=30 if long_names else 0,
             ha="right" if long_names else "center",
-            fontsize=9,
+            fontsize=10,
         )
         ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
@@ -263,7 +263,7 @@ def plot_tradeoff(
         )
         drawn.lines[0].set_gid(f"point:{name}")
         ax.annotate(
-            name,
+            _with_outcomes(table, name).replace("\n", " "),
             (mx[i], my[i]),
             xytext=(9, 7),
             textcoords="offset points",

@@ -314,6 +314,8 @@ def _draw_share(
     ax: Axes, timeline: pd.DataFrame, versions: Sequence[str], times: np.ndarray, interval: float
 ) -> None:
     requests = _wide(timeline, "requests", versions, times).fillna(0)
+    if "no_endpoint" in timeline.columns:  # those reached no pod of the version
+        requests = requests - _wide(timeline, "no_endpoint", versions, times).fillna(0)
     total = requests.sum(axis=1)
     share = requests.div(total.where(total > 0), axis=0) * 100.0
     _draw_lines(ax, share, versions, times, interval, "share")
@@ -328,8 +330,17 @@ def _draw_failed(
     ax: Axes, timeline: pd.DataFrame, versions: Sequence[str], times: np.ndarray, interval: float
 ) -> None:
     failed = _wide(timeline, "failed", versions, times).fillna(0) / interval
+    unrouted = None
+    if "no_endpoint" in timeline.columns:
+        unrouted = _wide(timeline, "no_endpoint", versions, times).fillna(0) / interval
+        failed = failed - unrouted
     _draw_lines(ax, failed, versions, times, interval, "failed")
     peak = float(failed.to_numpy().max()) if failed.size else 0.0
+    if unrouted is not None and float(unrouted.to_numpy().sum()) > 0:
+        x, y = _steps(times, interval, unrouted.sum(axis=1).to_numpy(dtype=float))
+        ax.step(x, y, where="post", color="#7F7F7F", linewidth=1.2, label="no endpoint",
+                gid="failed:no_endpoint")
+        peak = max(peak, float(y.max()))
     ax.set_ylim(bottom=0, top=max(1.0, peak * 1.12))
     if peak == 0:
         note(ax, "no failed requests")
