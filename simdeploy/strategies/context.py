@@ -36,7 +36,6 @@ class Rollout:
     recorder: Recorder
     stable: ReplicaSet
     """The ReplicaSet running the current version when the release starts."""
-    old_version: int = 0
     new_version: int = 1
     outcome: str | None = None
     finished_at: float | None = None
