@@ -18,7 +18,6 @@ request would dominate the per-request cost.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Annotated, Any, Literal
@@ -26,6 +25,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from simdeploy.units import parse_with_unit
 
 __all__ = [
     "Constant",
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 _UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h)?\s*$")
 
 
 def parse_duration(value: Any) -> float:
@@ -51,22 +51,8 @@ def parse_duration(value: Any) -> float:
     Raises:
         ValueError: on a negative, non-finite or malformed value.
     """
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30, '250ms', '30s' or '5m', got a boolean")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        match = _DURATION_RE.match(value)
-        if match is None:
-            raise ValueError(
-                f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}"
-            )
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-    else:
-        raise ValueError(f"expected a duration such as 30, '250ms', '30s' or '5m', got {value!r}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a duration must be a finite number of seconds >= 0, got {value!r}")
-    return seconds
+    return parse_with_unit(value, _UNIT_SECONDS, "s", "duration", "30, '250ms', '30s' or '5m'",
+                           "a finite number of seconds >= 0")
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -7,11 +7,11 @@ pkg/api/resource/quantity.go``): ``m`` for milli, decimal ``k M G T P E`` and bi
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
+
+from simdeploy.units import parse_with_unit
 
 __all__ = ["Quantity", "parse_quantity"]
 
@@ -20,28 +20,14 @@ _SUFFIX = {
     "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50, "Ei": 2.0**60,
 }
-_QUANTITY_RE = re.compile(
-    r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?\s*$"
-)
-
-
 def parse_quantity(value: Any) -> float:
     """A quantity as a plain number: ``"500m"`` → 0.5, ``"1Gi"`` → 1073741824.0.
 
     Raises:
         ValueError: on a negative, non-finite or malformed quantity.
     """
-    if isinstance(value, bool):
-        raise ValueError("expected a quantity such as 2, '500m' or '1Gi', got a boolean")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str) and (match := _QUANTITY_RE.match(value)):
-        number = float(match.group(1)) * _SUFFIX[match.group(2) or ""]
-    else:
-        raise ValueError(f"expected a quantity such as 2, '500m' or '1Gi', got {value!r}")
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"a quantity must be finite and >= 0, got {value!r}")
-    return number
+    return parse_with_unit(value, _SUFFIX, "", "quantity", "2, '500m' or '1Gi'",
+                           "finite and >= 0")
 
 
 Quantity = Annotated[float, BeforeValidator(parse_quantity)]
