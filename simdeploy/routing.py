@@ -66,6 +66,8 @@ class Service:
         self.primary = 0
         """Version charged with requests that found no endpoint (the one considered live)."""
         self.pool: list[Pod] = []
+        self._routed: tuple[int, ...] = self.selector
+        """Versions that get a share of the traffic (set on every change)."""
         self._policy = policy
         self._rr = 0
         self._uniform = uniform_stream(rng_routing)
@@ -160,7 +162,7 @@ class Service:
         return (self.stable_version, self.canary_version)
 
     def _refresh(self) -> None:
-        shares = self._shares()
+        shares = self._routed = self._shares()
         if not self.weighted:
             self.pool = [pod for v in shares for pod in self.view[v]]
         routable = any(self.view[v] for v in shares)
@@ -181,7 +183,7 @@ class Service:
 
     def routable_versions(self) -> tuple[int, ...]:
         """Versions that currently receive a share of the traffic."""
-        return self._shares()
+        return self._routed
 
     # -- the per-request path ---------------------------------------------------------------
 
@@ -189,7 +191,7 @@ class Service:
         """Pick the endpoint for one request of ``user``, or None when there is none."""
         if self._sticky:
             kept = self._user_version[user]
-            if kept >= 0 and self.view[kept] and kept in self._shares():
+            if kept >= 0 and self.view[kept] and kept in self._routed:
                 return self._pick(self.view[kept])
         if self.weighted:
             w = self.canary_weight

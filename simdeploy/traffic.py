@@ -70,10 +70,6 @@ class Arrivals:
         self._chunk = chunk
         self.exhausted = self._cumulative[-1] <= 0
 
-    def expected_count(self) -> float:
-        """Expected number of arrivals over the run (the integral of the rate)."""
-        return float(self._cumulative[-1])
-
     def next_chunk(self) -> tuple[list[float], list[int]]:
         """The next arrival times and their users (empty lists once the run is over)."""
         if self.exhausted:
