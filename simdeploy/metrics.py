@@ -19,6 +19,7 @@ __all__ = [
     "extra_pod_seconds",
     "latency_percentiles_ms",
     "peak",
+    "pending_changes",
     "requests_failed",
 ]
 
@@ -41,6 +42,8 @@ SUMMARY_KEYS = (
     "progress_deadline_exceeded",
     "peak_pods_scheduled",
     "extra_scheduled_pod_seconds",
+    "peak_pods_pending",
+    "pending_pod_seconds",
 )
 """The keys every summary has, in this order; ``requests_<outcome>`` counts follow them."""
 
@@ -64,6 +67,30 @@ def extra_pod_seconds(changes: Sequence[tuple[float, int]], baseline: int, end_s
 def peak(changes: Sequence[tuple[float, int]], baseline: int) -> int:
     """Largest level of the step function (the baseline if it never changed)."""
     return max([baseline, *(count for _, count in changes)])
+
+
+def pending_changes(pods: Sequence[tuple[float, int]],
+                    scheduled: Sequence[tuple[float, int]]) -> list[tuple[float, int]]:
+    """The step function of Pending pods (existing, not yet bound to a node).
+
+    Both inputs are (time, new level) step functions in time order that start at the same
+    level; the result is their difference, one change per time at which either changed.
+    """
+    merged = sorted([(t, 0, i, n) for i, (t, n) in enumerate(pods)]
+                    + [(t, 1, i, n) for i, (t, n) in enumerate(scheduled)])
+    level = [0, 0]
+    base: list[int | None] = [None, None]
+    out: list[tuple[float, int]] = []
+    for time_s, which, _, count in merged:
+        if base[which] is None:
+            base[which] = count
+        level[which] = count
+        pending = max(0, level[0] - level[1]) if None not in base else 0
+        if out and out[-1][0] == time_s:
+            out[-1] = (time_s, pending)
+        else:
+            out.append((time_s, pending))
+    return out
 
 
 def requests_failed(outcomes: Sequence[int]) -> int:

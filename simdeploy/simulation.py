@@ -117,6 +117,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     p50, p99 = metrics.latency_percentiles_ms(recorder.latencies_s, (50, 99))
     extra = metrics.extra_pod_seconds(recorder.pod_counts, replicas, duration)
     extra_scheduled = metrics.extra_pod_seconds(recorder.scheduled_counts, replicas, duration)
+    pending = metrics.pending_changes(recorder.pod_counts, recorder.scheduled_counts)
     summary: dict[str, Any] = {
         "downtime_s": service.downtime_s,
         "requests_total": total,
@@ -136,6 +137,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         "progress_deadline_exceeded": rollout.deadline_exceeded_ever,
         "peak_pods_scheduled": metrics.peak(recorder.scheduled_counts, replicas),
         "extra_scheduled_pod_seconds": extra_scheduled,
+        "peak_pods_pending": metrics.peak(pending, 0),
+        "pending_pod_seconds": metrics.extra_pod_seconds(pending, 0, duration),
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,
