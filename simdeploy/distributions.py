@@ -23,7 +23,14 @@ from itertools import chain
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from simdeploy.units import parse_with_unit
@@ -60,11 +67,18 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class SpecModel(BaseModel):
-    """Base of every scenario model: frozen, no unknown keys, camelCase in YAML."""
+    """Base of every scenario model: frozen, no unknown keys, camelCase in YAML.
+
+    Strict: a boolean is not a number and ``"3"`` is not an integer (YAML's ``true`` would
+    otherwise become 1.0); infinities and NaN are refused everywhere (an infinite rate would
+    run forever).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        strict=True,
+        allow_inf_nan=False,
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,
@@ -102,14 +116,8 @@ class LogNormal(SpecModel):
     """Right-skewed: pod start-up and latencies, whose tails are long."""
 
     type: Literal["lognormal"]
-    median: Duration = Field(description="the median, seconds")
-    sigma: float = Field(ge=0, description="standard deviation of the log")
-
-    @model_validator(mode="after")
-    def _positive_median(self) -> LogNormal:
-        if self.median <= 0:
-            raise ValueError("median must be > 0")
-        return self
+    median: Duration = Field(gt=0, description="the median, seconds")
+    sigma: float = Field(ge=0, le=10, description="standard deviation of the log")
 
     @property
     def mean(self) -> float:
@@ -128,11 +136,13 @@ class Uniform(SpecModel):
     low: Duration = Field(description="lower bound, seconds")
     high: Duration = Field(description="upper bound, seconds")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        if self.high < self.low:
-            raise ValueError("high must be >= low")
-        return self
+    @field_validator("high")
+    @classmethod
+    def _ordered(cls, high: float, info: ValidationInfo) -> float:
+        low = info.data.get("low")
+        if low is not None and high < low:
+            raise ValueError(f"must be >= low ({low:g} s), got {high:g} s")
+        return high
 
     @property
     def mean(self) -> float:
@@ -157,7 +167,10 @@ Distribution = Annotated[
 ]
 """A random duration: a number or duration string, or ``{type: constant|exponential|...}``."""
 
-OptionalDistribution = Annotated[Distribution | None, BeforeValidator(_constant_from_scalar)]
+OptionalDistribution = Annotated[
+    Annotated[Constant | Exponential | LogNormal | Uniform, Field(discriminator="type")] | None,
+    BeforeValidator(_constant_from_scalar),
+]
 """A random duration, or null."""
 
 

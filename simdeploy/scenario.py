@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     ValidationError,
@@ -37,8 +38,9 @@ from simdeploy.distributions import (
     OptionalDistribution,
     SpecModel,
 )
-from simdeploy.errors import ScenarioError
+from simdeploy.errors import FieldError, ScenarioError, one_line
 from simdeploy.quantities import Quantity
+from simdeploy.scenario_file import check_shape, first_problem, read_yaml
 
 __all__ = [
     "BlueGreen",
@@ -73,6 +75,52 @@ IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
 """A non-negative int or a percentage string such as ``"25%"`` (Kubernetes IntOrString)."""
 
 
+def _percent_or_int_value(value: int | str) -> int:
+    """The number written, percent sign dropped (``getIntOrPercentValue`` in Kubernetes)."""
+    return int(value[:-1]) if isinstance(value, str) else value
+
+
+def _check_deployment_fenceposts(max_surge: int | str, max_unavailable: int | str) -> None:
+    """What Kubernetes' API validation refuses in a Deployment's maxSurge/maxUnavailable.
+
+    kubernetes pkg/apis/apps/validation/validation.go ValidateRollingUpdateDeployment: a
+    percentage of maxUnavailable above 100 % (maxSurge has no cap, plain ints neither), and
+    maxUnavailable 0 when maxSurge is 0 (written 0 or 0 %).
+    """
+    if isinstance(max_unavailable, str) and _percent_or_int_value(max_unavailable) > 100:
+        raise FieldError(("maxUnavailable",), "must not be greater than 100%")
+    if _percent_or_int_value(max_surge) == 0 and _percent_or_int_value(max_unavailable) == 0:
+        raise FieldError(("maxUnavailable",), "may not be 0 when `maxSurge` is 0")
+
+
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _strategy_name(name: str) -> str:
+    """A strategy name becomes a file name and a label: checked here, not after the runs."""
+    if _NAME_PATTERN.fullmatch(name) is None:
+        raise ValueError("a strategy name is 1 to 63 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit")
+    return name
+
+
+def _label(text: str) -> str:
+    """A name shown in tables and figures: one line, not blank, at most 100 characters."""
+    if not text.strip():
+        raise ValueError("must not be empty")
+    if one_line(text) != text:
+        raise ValueError("must be one line without control characters")
+    if len(text) > 100:
+        raise ValueError(f"must be at most 100 characters, got {len(text)}")
+    return text
+
+
+Label = Annotated[str, AfterValidator(_label)]
+"""A scenario or version name: one line, not blank, at most 100 characters."""
+StrategyName = Annotated[str, AfterValidator(_strategy_name)]
+"""A strategy name: also a file name in reports, so letters, digits, '.', '_' and '-'."""
+
+
 # --------------------------------------------------------------------------------------------
 # The workload
 
@@ -80,7 +128,7 @@ IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
 class VersionSpec(_Spec):
     """One version of the application: how it starts, how fast it serves, how often it fails."""
 
-    name: str = Field(description="version label, e.g. v1")
+    name: Label = Field(description="version label, e.g. v1")
     service_time: Distribution = Field(
         default_factory=lambda: Exponential(type="exponential", mean=0.05),
         description="time one worker spends on a request, seconds",
@@ -180,6 +228,13 @@ class DeploymentSpec(_Spec):
         default=0.1, description="delay between a pod/ReplicaSet event and the controller's pass"
     )
 
+    @model_validator(mode="after")
+    def _deadline_after_min_ready(self) -> DeploymentSpec:
+        """kubernetes pkg/apis/apps/validation/validation.go ValidateDeploymentSpec."""
+        if self.progress_deadline_seconds <= self.min_ready_seconds:
+            raise FieldError(("progressDeadlineSeconds",), "must be greater than minReadySeconds")
+        return self
+
 
 class ClusterSpec(_Spec):
     """Room for pods, as a pod count, or as allocatable CPU/memory; pods beyond it stay Pending.
@@ -232,10 +287,11 @@ class Schedule(_Spec):
     @classmethod
     def _ordered(cls, segments: list[Segment]) -> list[Segment]:
         if segments[0].start != 0:
-            raise ValueError("the first segment must start at 0")
-        starts = [s.start for s in segments]
-        if any(b <= a for a, b in itertools.pairwise(starts)):
-            raise ValueError("segment starts must increase")
+            raise FieldError((0, "start"), "the first segment must start at 0")
+        for i, (a, b) in enumerate(itertools.pairwise(segments), start=1):
+            if b.start <= a.start:
+                raise FieldError((i, "start"), f"segment starts must increase (the one before "
+                                               f"starts at {a.start:g} s)")
         return segments
 
 
@@ -256,7 +312,7 @@ class ReleaseSpec(_Spec):
     @model_validator(mode="after")
     def _distinct_names(self) -> ReleaseSpec:
         if self.current.name == self.new.name:
-            raise ValueError("current and new versions need different names")
+            raise FieldError(("new", "name"), "current and new versions need different names")
         return self
 
 
@@ -280,6 +336,18 @@ class Recreate(_Spec):
 
     type: Literal["Recreate"]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_rolling_fields(cls, data: Any) -> Any:
+        """kubernetes pkg/apis/apps/validation/validation.go ValidateDeploymentStrategy."""
+        if isinstance(data, Mapping):
+            for key in ("maxSurge", "maxUnavailable", "max_surge", "max_unavailable",
+                        "rollingUpdate"):
+                if key in data:
+                    raise FieldError((key,),
+                                     "may not be specified when strategy `type` is 'Recreate'")
+        return data
+
 
 class RollingUpdate(_Spec):
     """Kubernetes RollingUpdate (deployment controller, rolling.go)."""
@@ -290,6 +358,11 @@ class RollingUpdate(_Spec):
     undo_after: Duration | None = Field(
         default=None, description="`kubectl rollout undo` this long after the release starts"
     )
+
+    @model_validator(mode="after")
+    def _valid_fenceposts(self) -> RollingUpdate:
+        _check_deployment_fenceposts(self.max_surge, self.max_unavailable)
+        return self
 
 
 class BlueGreen(_Spec):
@@ -311,7 +384,8 @@ class Pause(_Spec):
     @model_validator(mode="after")
     def _needs_duration(self) -> Pause:
         if self.duration is None:
-            raise ValueError("a pause without duration waits for a human; give a duration")
+            raise FieldError(("duration",),
+                             "a pause without duration waits for a human; give a duration")
         return self
 
 
@@ -324,7 +398,8 @@ class CanaryStep(_Spec):
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
         if (self.set_weight is None) == (self.pause is None):
-            raise ValueError("a step is exactly one of setWeight or pause")
+            # Argo's InvalidStepMessage, for the step kinds simdeploy has
+            raise ValueError("Step must have one of the following set: setWeight or pause")
         return self
 
 
@@ -349,6 +424,26 @@ class Canary(_Spec):
     health_gate: HealthGate | None = None
 
     @model_validator(mode="after")
+    def _as_argo_validates(self) -> Canary:
+        """argoproj/argo-rollouts pkg/apis/rollouts/validation/validation.go
+        ValidateRolloutStrategyCanary (Argo caps no percentage, unlike Kubernetes)."""
+        if (_percent_or_int_value(self.max_surge) == 0
+                and _percent_or_int_value(self.max_unavailable) == 0):
+            raise FieldError(("maxSurge",), "MaxSurge and MaxUnavailable both can not be zero")
+        explicit_delay = "scale_down_delay_seconds" in self.model_fields_set
+        if self.traffic_routing == "replicas":
+            if explicit_delay:
+                raise FieldError(("scaleDownDelaySeconds",), "Canary scaleDownDelaySeconds "
+                                 "can only be used with traffic routing")
+            if self.dynamic_stable_scale:
+                raise FieldError(("dynamicStableScale",), "Canary dynamicStableScale can only "
+                                 "be used with traffic routing")
+        if self.dynamic_stable_scale and explicit_delay:
+            raise FieldError(("dynamicStableScale",), "Canary dynamicStableScale cannot be used "
+                             "with scaleDownDelaySeconds")
+        return self
+
+    @model_validator(mode="after")
     def _one_form(self) -> Canary:
         flagger = (self.step_weight, self.max_weight, self.interval)
         if self.steps is not None and any(v is not None for v in flagger):
@@ -362,13 +457,15 @@ class Canary(_Spec):
 
         Flagger advances by ``stepWeight`` once per ``interval`` until ``maxWeight``
         (which it may overshoot, capped at 100), then promotes
-        (fluxcd/flagger pkg/controller/scheduler.go runCanary, nextStepWeight).
+        (fluxcd/flagger pkg/controller/scheduler.go runCanary, nextStepWeight). An interval
+        under 10 s is taken as 10 s, and none as 60 s (pkg/apis/flagger/v1beta1/canary.go
+        GetAnalysisInterval).
         """
         if self.steps is not None:
             return list(self.steps)
         step = self.step_weight or 0
         max_weight = self.max_weight or 100
-        interval = self.interval if self.interval is not None else 60.0
+        interval = max(10.0, self.interval) if self.interval is not None else 60.0
         steps: list[CanaryStep] = []
         weight = 0
         while weight < max_weight:
@@ -386,8 +483,8 @@ StrategySpec = Annotated[
 class Scenario(_Spec):
     """One service, one release, and a named set of strategies to compare."""
 
-    name: str
-    description: str = ""
+    name: Label
+    description: str = Field(default="", max_length=10_000)
     seed: int = Field(default=0, ge=0)
     duration: Duration = Field(gt=0, description="simulated time, seconds")
     sample_interval: Duration = Field(default=1.0, gt=0, description="timeline resolution")
@@ -397,18 +494,28 @@ class Scenario(_Spec):
     service: ServiceSpec = Field(default_factory=ServiceSpec)
     traffic: TrafficSpec
     release: ReleaseSpec = Field(default_factory=ReleaseSpec)
-    strategies: dict[str, StrategySpec] = Field(min_length=1)
+    strategies: dict[StrategyName, StrategySpec] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if self.release.at >= self.duration:
-            raise ValueError("release.at must be before the end of the run (duration)")
+            raise FieldError(("release", "at"), f"must be before the end of the run (duration "
+                                                f"{self.duration:g} s), got {self.release.at:g} s")
+        if self.sample_interval > self.duration:
+            raise FieldError(("sampleInterval",), f"must not be longer than the run (duration "
+                                                  f"{self.duration:g} s)")
+        arrivals = self.traffic.arrivals
+        if isinstance(arrivals, Schedule):
+            for i, segment in enumerate(arrivals.segments):
+                if segment.start >= self.duration:
+                    raise FieldError(("traffic", "arrivals", "segments", i, "start"),
+                                     f"starts at {segment.start:g} s, not before the end of "
+                                     f"the run (duration {self.duration:g} s)")
         capacity = self.pod_capacity()
         if capacity is not None and capacity < self.deployment.replicas:
-            raise ValueError(
-                f"the cluster holds {capacity} pods, fewer than deployment.replicas "
-                f"({self.deployment.replicas})"
-            )
+            raise FieldError(("cluster",),
+                             f"the cluster holds {capacity} pods, fewer than "
+                             f"deployment.replicas ({self.deployment.replicas})")
         return self
 
     def pod_capacity(self) -> int | None:
@@ -421,9 +528,8 @@ class Scenario(_Spec):
                 continue
             request = getattr(requests, name)
             if not request:
-                raise ValueError(
-                    f"cluster.allocatable.{name} is set: pod.resources.requests.{name} must be > 0"
-                )
+                raise FieldError(("pod", "resources", "requests", name),
+                                 f"must be > 0 when cluster.allocatable.{name} is set")
             limits.append(math.floor(allocatable / request + 1e-9))
         return min(limits) if limits else None
 
@@ -437,37 +543,6 @@ class Scenario(_Spec):
         return name, self.strategies[name]
 
 
-def _loc(error: Mapping[str, Any], data: Any) -> str:
-    """The field path in YAML spelling, walking the input alongside pydantic's location.
-
-    Location items that are not in the input are pydantic's own (a union's tag, a validator
-    name) and are left out; once the input is a scalar, the rest is inside its normal form.
-    """
-    parts: list[str] = []
-    for item in error["loc"]:
-        if isinstance(data, list) and isinstance(item, int) and 0 <= item < len(data):
-            parts.append(f"[{item}]")
-            data = data[item]
-        elif isinstance(data, Mapping) and item in data:
-            parts.append(("." if parts else "") + str(item))
-            data = data[item]
-        elif not isinstance(data, (Mapping, list)):
-            break
-        elif error.get("type") in ("extra_forbidden", "missing") and item == error["loc"][-1]:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "(top level)"
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    msg = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    if error.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    return msg
-
-
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     """Read and validate a scenario from a YAML file path or an already-parsed mapping.
 
@@ -477,29 +552,18 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     if isinstance(source, Mapping):
         where, data = "<mapping>", dict(source)
     else:
-        path = Path(source)
         where = str(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(where, None, "no such file") from None
-        except UnicodeDecodeError:
-            raise ScenarioError(where, None, "not a UTF-8 text file") from None
-        except OSError as exc:
-            raise ScenarioError(where, None, exc.strerror or str(exc)) from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-            raise ScenarioError(where, at, f"YAML syntax error: {problem}") from None
+        data = read_yaml(Path(source), where)
         if not isinstance(data, dict):
             raise ScenarioError(where, None, "expected a mapping of scenario fields at the top")
+    check_shape(data, where)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = exc.error_count() - 1
+        errors = exc.errors()
+        location, problem = first_problem(errors, data)
+        more = len(errors) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ScenarioError(where, _loc(first, data), _message(first) + suffix) from None
+        raise ScenarioError(where, location, problem + suffix) from None
+    except RecursionError:
+        raise ScenarioError(where, None, "nested too deeply") from None

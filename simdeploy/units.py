@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from simdeploy.errors import described
+
 __all__ = ["parse_with_unit"]
 
 _NUMBER = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
@@ -28,17 +30,21 @@ def parse_with_unit(value: Any, units: Mapping[str, float], default_unit: str, w
         ValueError: one line naming what was expected and what was given.
     """
     expected = f"expected a {what} such as {examples}"
-    if isinstance(value, bool):
-        raise ValueError(f"{expected}, got a boolean")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{expected}, got {described(value)}")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the largest float
+            number = math.inf
     else:
         suffixes = "|".join(sorted((re.escape(u) for u in units if u), key=len, reverse=True))
-        match = (re.fullmatch(rf"\s*{_NUMBER}\s*({suffixes})?\s*", value)
-                 if isinstance(value, str) else None)
+        match = re.fullmatch(rf"\s*{_NUMBER}\s*({suffixes})?\s*", value)
         if match is None:
-            raise ValueError(f"{expected}, got {value!r}")
+            raise ValueError(f"{expected}, got {described(value)}")
         number = float(match.group(1)) * units[match.group(2) or default_unit]
+    if math.isnan(number):
+        raise ValueError(f"a {what} must be {bound}, got not a number (NaN)")
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"a {what} must be {bound}, got {value!r}")
+        raise ValueError(f"a {what} must be {bound}, got {described(value)}")
     return number
