@@ -13,6 +13,7 @@ from simdeploy.scenario import Scenario
 from simdeploy.simulation import run
 
 __all__ = [
+    "COUNT_KEYS",
     "TABLE_COLUMNS",
     "compare",
     "comparison_table",
@@ -28,16 +29,27 @@ TABLE_COLUMNS = {
     "error_rate": "error %",
     "users_exposed_new": "users on new",
     "users_with_errors": "users w/ errors",
-    "peak_pods": "peak pods",
-    "extra_pod_seconds": "extra pod·s",
+    "peak_pods_scheduled": "peak pods",
+    "extra_scheduled_pod_seconds": "extra pod·s",
+    "peak_pods_pending": "peak pending",
+    "extra_cost": "extra cost",
     "rollout_duration_s": "rollout s",
     "latency_p99_ms": "p99 ms",
 }
-"""Summary key → column label of the per-strategy table (CLI and report)."""
+"""Summary key → column label of the per-strategy table (CLI and report).
+
+Capacity is what holds resources: scheduled pods (Terminating ones included); pods that
+never got room are Pending, shown in their own column when there were any. ``extra cost``
+shows when the scenario prices pods (``cluster.podCostPerHour``)."""
+
+COUNT_KEYS = frozenset({"requests_failed", "users_exposed_new", "users_with_errors",
+                        "peak_pods_scheduled", "peak_pods_pending"})
+"""Columns that count things: printed as whole numbers."""
+_SHOWN_WHEN_NONZERO = frozenset({"peak_pods_pending", "extra_cost"})
 
 
 def runs(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
-         seed: int = 0) -> Iterator[tuple[int, RunResult]]:
+         seed: int = 0, *, force: bool = False) -> Iterator[tuple[int, RunResult]]:
     """Yield (replication, result) for each strategy × replication, strategies in order.
 
     Replication ``r`` uses seed ``seed + r`` for every strategy, so all strategies see the same
@@ -50,7 +62,7 @@ def runs(scenario: Scenario, strategies: Sequence[str] | None = None, replicatio
         scenario.strategy(name)  # unknown names fail before any run
     for name in names:
         for r in range(replications):
-            yield r, run(scenario, name, seed + r)
+            yield r, run(scenario, name, seed + r, force=force)
 
 
 def summary_row(replication: int, result: RunResult) -> dict[str, Any]:
@@ -67,7 +79,8 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
-            seed: int = 0, *, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+            seed: int = 0, *, progress: Callable[[int, int], None] | None = None,
+            force: bool = False) -> pd.DataFrame:
     """Run each strategy ``replications`` times and return one row per run.
 
     Args:
@@ -77,13 +90,14 @@ def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replica
             every strategy (common random numbers).
         seed: the first replication's seed.
         progress: called with (runs done, runs in all) after each run.
+        force: run even beyond the soft size limits of :mod:`simdeploy.budget`.
 
     Returns:
         Columns ``strategy, replication, seed`` then the summary keys.
     """
     total = len(scenario.strategies if strategies is None else strategies) * replications
     rows = []
-    for replication, result in runs(scenario, strategies, replications, seed):
+    for replication, result in runs(scenario, strategies, replications, seed, force=force):
         rows.append(summary_row(replication, result))
         if progress is not None:
             progress(len(rows), total)
@@ -91,18 +105,28 @@ def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replica
 
 
 def summary_by_strategy(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per strategy: the means over replications, and the outcomes seen."""
+    """One row per strategy: the means over replications, and the outcomes seen.
+
+    Counts are whole numbers (a mean over replications rounded); the pending and cost
+    columns appear only when some run had pending pods or a cost.
+    """
     rows = []
+    shown = {key: label for key, label in TABLE_COLUMNS.items()
+             if key not in _SHOWN_WHEN_NONZERO or (key in table and table[key].abs().sum() > 0)}
     for name, group in table.groupby("strategy", sort=False):
         row: dict[str, Any] = {"strategy": name}
-        for key, label in TABLE_COLUMNS.items():
-            if key == "outcome":
+        for key, label in shown.items():
+            if key in COUNT_KEYS:
+                row[label] = round(float(group[key].mean()))
+            elif key == "outcome":
                 counts = group["outcome"].value_counts()
                 row[label] = ", ".join(
                     f"{k}" if len(group) == 1 else f"{k}×{v}" for k, v in counts.items()
                 )
             elif key == "error_rate":
                 row[label] = round(100 * group[key].mean(), 3)
+            elif key == "extra_cost":
+                row[label] = float(f"{group[key].mean():.3g}")
             else:
                 row[label] = round(float(group[key].mean()), 1)
         rows.append(row)

@@ -7,26 +7,24 @@ random numbers), and writes into ``out``:
   (the same numbers ``simdeploy compare`` prints), the figures, every run's summary, the
   scenario as run with every default filled in, and the versions and seeds;
 * ``summary.csv`` — one row per strategy × replication (the :func:`~simdeploy.compare` table);
-* ``timeline.csv`` (``timeline.parquet`` when pyarrow is installed) — the first replication's
-  timeline of every strategy, with a ``strategy`` column;
-* ``scenario.yaml`` (the effective scenario) and ``meta.json`` (versions, seeds);
-* ``figures/*.png`` and ``figures/*.svg``.
+* ``timeline.csv`` (or ``timeline.parquet``, by choice, never by what happens to be
+  installed) — every run's timeline, with ``strategy``, ``replication`` and ``seed`` columns;
+* ``scenario.yaml`` (the effective scenario) and ``meta.json`` (versions, seeds, the files);
+* ``figures/*.png`` and ``figures/*.svg`` (SVGs byte-reproducible: no date, fixed ids).
 
-Everything is written into a hidden sibling folder and renamed into place at the end, so an
-error never leaves half a report (desmod's workspace rule, STYLE.md §3.7).
+The folder is put in place all at once, and a re-run keeps what a user added to an earlier
+report (:mod:`simdeploy.report_folder`).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import io
 import json
 import os
 import platform
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,9 +39,20 @@ from pydantic import BaseModel
 
 from simdeploy import plots
 from simdeploy.compare import comparison_table, runs, summary_by_strategy, summary_row
+from simdeploy.report_folder import (
+    ReportPathError,
+    check_out,
+    clean_stale,
+    new_work_folder,
+    publish,
+    report_files,
+)
 from simdeploy.scenario import Canary, CanaryStep, Scenario
 
-__all__ = ["ReportPathError", "check_out", "write_report"]
+__all__ = ["ReportPathError", "check_out", "planned_files", "report_steps", "write_report"]
+
+_SVG_HASH_SALT = "simdeploy"
+"""Fixed salt of the ids matplotlib writes into SVGs, so the same figure is the same bytes."""
 
 
 def versions() -> dict[str, str]:
@@ -93,11 +102,17 @@ def _plain(value: Any) -> Any:
 
 
 def _save(fig: Figure, folder: Path, stem: str) -> str:
-    """Write ``stem``.png and ``stem``.svg; return the PNG as base64 for the page."""
+    """Write ``stem``.png and ``stem``.svg; return the PNG as base64 for the page.
+
+    Neither file carries a date, and the SVG's ids come from a fixed salt, so the same
+    figure gives the same bytes on every run.
+    """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
+                metadata={"Software": None})
     (folder / f"{stem}.png").write_bytes(buffer.getvalue())
-    fig.savefig(folder / f"{stem}.svg", bbox_inches="tight")
+    with matplotlib.rc_context({"svg.hashsalt": _SVG_HASH_SALT}):
+        fig.savefig(folder / f"{stem}.svg", bbox_inches="tight", metadata={"Date": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -137,12 +152,32 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
             + "</div>")
 
 
+def _figure_stems(scenario: Scenario) -> list[str]:
+    return ["comparison", "tradeoff", *(f"timeline-{name}" for name in scenario.strategies)]
+
+
+def report_steps(scenario: Scenario, replications: int) -> int:
+    """Steps a report's progress counts: every run, then every figure."""
+    return len(scenario.strategies) * replications + len(_figure_stems(scenario))
+
+
+def planned_files(scenario: Scenario, timeline_format: str = "csv") -> list[str]:
+    """The files a report of ``scenario`` writes, relative to its folder."""
+    figures = [f"figures/{stem}.{ext}" for stem in _figure_stems(scenario)
+               for ext in ("png", "svg")]
+    return ["report.html", "summary.csv", f"timeline.{timeline_format}", "scenario.yaml",
+            "meta.json", *figures]
+
+
 def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
                  seed: int | None = None, source: str | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Path:
+                 progress: Callable[[int, int], None] | None = None,
+                 timeline_format: str = "csv", force: bool = False,
+                 notice: Callable[[str], None] | None = None) -> Path:
     """Run the comparison and write the report folder ``out``.
 
-    ``out`` may exist only as an earlier simdeploy report, which is then replaced whole.
+    ``out`` may exist only as an earlier simdeploy report: what that report wrote is
+    replaced, and anything else in the folder is kept.
 
     Args:
         scenario: the validated scenario.
@@ -151,108 +186,65 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
         seed: first replication's seed; None takes ``scenario.seed``.
         source: where the scenario came from (shown in the report).
         progress: called with (steps done, steps in all) after each run and each figure.
+        timeline_format: ``"csv"`` or ``"parquet"`` (which needs pyarrow).
+        force: run even beyond the soft size limits of :mod:`simdeploy.budget`.
+        notice: told, in a sentence, about leftovers of killed runs that were cleaned up.
 
     Returns:
         The report folder.
     """
     if replications < 1:
         raise ValueError("replications must be >= 1")
+    if timeline_format not in ("csv", "parquet"):
+        raise ValueError("timeline_format is 'csv' or 'parquet'")
     seed = scenario.seed if seed is None else seed
-    out = check_out(out)
+    out = Path(out).absolute()
+    clean_stale(out, notice)
+    out = check_out(out, planned_files(scenario, timeline_format))
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    work = new_work_folder(out)
     try:
-        _write(scenario, work, replications, seed, source, progress)
+        _write(scenario, work, replications, seed, source, progress, timeline_format, force)
         umask = os.umask(0)
         os.umask(umask)
-        work.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report is for sharing
-        _replace(work, out)
+        work.chmod(0o777 & ~umask)
+        publish(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return out
 
 
-class ReportPathError(ValueError):
-    """``--out`` names something a report must not replace."""
-
-
-def check_out(out: str | Path) -> Path:
-    """The report folder, if writing it cannot destroy anything but an earlier report.
-
-    Raises:
-        ReportPathError: ``out`` is a file, a folder that is not a simdeploy report, the
-            current folder, or lies under a file.
-    """
-    out = Path(out).absolute()
-    if out.name in ("", ".", "..") or out == Path.cwd():
-        raise ReportPathError("name a folder for the report, not the current one")
-    for parent in out.parents:
-        if parent.exists() and not parent.is_dir():
-            raise ReportPathError(f"{parent} is not a directory")
-    if out.exists():
-        if not out.is_dir():
-            raise ReportPathError("exists and is not a folder: not replacing it")
-        if not _is_report(out) and any(out.iterdir()):
-            raise ReportPathError("exists and is not a simdeploy report: not replacing it")
-    return out
-
-
-def _is_report(folder: Path) -> bool:
-    try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and "simdeploy" in meta.get("versions", {})
-
-
-def _replace(new: Path, out: Path) -> None:
-    """Rename ``new`` to ``out``; an earlier report there is moved aside, then deleted.
-
-    If the last rename fails, the earlier report is put back.
-    """
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        out.rename(old / out.name)
-    try:
-        new.rename(out)
-    except BaseException:
-        if old is not None:
-            (old / out.name).rename(out)
-            old.rmdir()
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _write(scenario: Scenario, work: Path, replications: int, seed: int, source: str | None,
-           progress: Callable[[int, int], None] | None) -> None:
+           progress: Callable[[int, int], None] | None, timeline_format: str,
+           force: bool) -> None:
     names = list(scenario.strategies)
-    total = len(names) * replications + 2 + len(names)  # the runs, then the figures
+    total = report_steps(scenario, replications)
     rows: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
-    for replication, result in runs(scenario, names, replications, seed):
+    timelines: list[pd.DataFrame] = []
+    for replication, result in runs(scenario, names, replications, seed, force=force):
         rows.append(summary_row(replication, result))
+        timelines.append(result.timeline.assign(strategy=result.strategy,
+                                                replication=replication, seed=result.seed))
         if replication == 0:
             first[result.strategy] = result
         if progress is not None:
             progress(len(rows), total)
     table = comparison_table(rows)
     table.to_csv(work / "summary.csv", index=False)
-    timeline = pd.concat(
-        [r.timeline.assign(strategy=name) for name, r in first.items()], ignore_index=True
-    )
-    timeline = timeline[["strategy", *[c for c in timeline.columns if c != "strategy"]]]
-    if importlib.util.find_spec("pyarrow") is not None:
+    timeline = pd.concat(timelines, ignore_index=True)
+    ids = ["strategy", "replication", "seed"]
+    timeline = timeline[[*ids, *[c for c in timeline.columns if c not in ids]]]
+    if timeline_format == "parquet":
         timeline.to_parquet(work / "timeline.parquet", index=False)
     else:
         timeline.to_csv(work / "timeline.csv", index=False)
     scenario_yaml = effective_scenario(scenario)
     (work / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
-    meta = {"scenario": scenario.name, "source": source, "seeds": sorted(set(table["seed"])),
-            "replications": replications, "strategies": names, "versions": versions()}
-    (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    meta: dict[str, Any] = {
+        "scenario": scenario.name, "source": source, "seeds": sorted(set(table["seed"])),
+        "replications": replications, "strategies": names, "versions": versions()}
 
     figures_dir = work / "figures"
     figures_dir.mkdir()
@@ -278,7 +270,9 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     intro = (f"<p>{html.escape(scenario.description or scenario.name)}</p>"
              f"<p>{scenario.deployment.replicas} replicas; release at "
              f"{scenario.release.at:g} s of a {scenario.duration:g} s run; {html.escape(reps)}. "
-             "Means over replications; the figures' error bars are standard deviations.</p>")
+             "Means over replications; the figures' error bars are standard deviations. "
+             "Capacity counts scheduled pods (those holding resources); pods still waiting "
+             "for room are counted apart as pending.</p>")
     sections = [
         ("Summary", intro + _table_html(summary_by_strategy(table), "summary")),
         ("Figures", "\n".join(images)),
@@ -288,3 +282,6 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     ]
     (work / "report.html").write_text(_page(f"simdeploy report: {scenario.name}", sections),
                                       encoding="utf-8")
+    # Last: the list of what this report wrote, so that a re-run replaces only these.
+    meta["files"] = sorted([*report_files(work), "meta.json"])
+    (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -17,6 +17,7 @@ import pandas as pd
 import simpy
 
 from simdeploy import metrics
+from simdeploy.budget import check_run_size
 from simdeploy.cluster import Cluster
 from simdeploy.distributions import Sampler
 from simdeploy.records import OUTCOMES, Recorder
@@ -55,7 +56,7 @@ def _sample(env: simpy.Environment, cluster: Cluster, service: Service, recorder
 
 
 def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None, *,
-        keep_requests: bool = False) -> RunResult:
+        keep_requests: bool = False, force: bool = False) -> RunResult:
     """Simulate the release of ``scenario`` with one strategy.
 
     Args:
@@ -63,11 +64,16 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         strategy: the strategy's name in ``scenario.strategies``; None takes the first one.
         seed: the seed of every random draw; None takes ``scenario.seed``.
         keep_requests: also return one row per request (memory grows with traffic).
+        force: run even beyond the soft size limits of :mod:`simdeploy.budget`.
 
     Returns:
         The run's summary, timeline and events.
+
+    Raises:
+        RunTooLargeError: the run's estimated work or memory is beyond the limits.
     """
     name, spec = scenario.strategy(strategy)
+    check_run_size(scenario, scenario.name, force=force, keep_requests=keep_requests)
     seed = scenario.seed if seed is None else seed
     streams = Streams.from_seed(seed)
     env = simpy.Environment()
@@ -151,6 +157,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         requests = pd.DataFrame(recorder.requests,
                                 columns=["id", "user", "arrival_s", "end_s", "version", "outcome"])
         requests["outcome"] = pd.Categorical.from_codes(requests["outcome"], categories=OUTCOMES)
+        requests["version"] = pd.Categorical.from_codes(requests["version"],
+                                                        categories=[v.name for v in versions])
         requests = requests.sort_values("id", ignore_index=True)
     return RunResult(scenario=scenario.name, strategy=name, seed=seed, summary=summary,
                      timeline=timeline, events=metrics.events_frame(recorder.events),

@@ -105,12 +105,15 @@ def test_validate_bad_file(bad_file: Path, capsys: pytest.CaptureFixture[str]) -
     assert line == f"simdeploy: {bad_file}: deployment.replicaz: unknown field"
 
 
-def test_validate_stops_at_the_first_bad_file(tiny_file: Path, bad_file: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(tiny_file), str(bad_file), str(tiny_file)]) == 2
+def test_validate_checks_every_file(tiny_file: Path, bad_file: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert main(["validate", str(tiny_file), str(bad_file), str(tiny_file), str(missing)]) == 2
     out, err = capsys.readouterr()
-    assert out.count(": ok (") == 1
-    assert _assert_one_error_line(err).startswith(f"simdeploy: {bad_file}: ")
+    assert out.count(": ok (") == 2
+    assert err.splitlines() == [f"simdeploy: {bad_file}: deployment.replicaz: unknown field",
+                                f"simdeploy: {missing}: no such file"]
+    assert main(["validate", str(tiny_file), str(tiny_file)]) == 0
 
 
 def test_validate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,7 +137,9 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 2
     _, err = capsys.readouterr()
     assert "Traceback" not in err
-    assert "simdeploy validate: the following arguments are required: FILE" in err
+    assert _assert_one_error_line(err) == (
+        "simdeploy: validate: the following arguments are required: FILE "
+        "(see 'simdeploy validate --help')")
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +208,9 @@ def test_compare_json_one_record_per_strategy(tiny_file: Path,
     assert main(["compare", str(tiny_file), "--json"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    records = _strict_json(out)
+    document = _strict_json(out)
+    assert (document["scenario"], document["seed"], document["replications"]) == ("tiny", 0, 1)
+    records = document["runs"]
     assert [r["strategy"] for r in records] == ["recreate", "rolling", "blue-green", "canary"]
     for record in records:
         assert (record["replication"], record["seed"]) == (0, 0)
@@ -216,7 +223,7 @@ def test_compare_replications_use_consecutive_seeds(
     tiny_mapping["strategies"] = {"recreate": {"type": "Recreate"}}
     file = _write(tmp_path, tiny_mapping)
     assert main(["compare", str(file), "--json", "--replications", "2", "--seed", "4"]) == 0
-    records = _strict_json(capsys.readouterr().out)
+    records = _strict_json(capsys.readouterr().out)["runs"]
     assert [(r["strategy"], r["replication"], r["seed"]) for r in records] == [
         ("recreate", 0, 4), ("recreate", 1, 5),
     ]
@@ -234,9 +241,13 @@ def test_compare_table_names_every_strategy(tiny_file: Path,
 
 
 def test_compare_zero_replications(tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compare", str(tiny_file), "--replications", "0"]) == 2
+    with pytest.raises(SystemExit) as info:
+        main(["compare", str(tiny_file), "--replications", "0"])
+    assert info.value.code == 2
     _, err = capsys.readouterr()
-    assert _assert_one_error_line(err) == f"simdeploy: {tiny_file}: --replications: must be >= 1"
+    assert _assert_one_error_line(err) == (
+        "simdeploy: compare: argument --replications: must be >= 1, got 0 "
+        "(see 'simdeploy compare --help')")
 
 
 def test_compare_bad_file(bad_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

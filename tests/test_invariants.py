@@ -17,7 +17,10 @@ int_or_percent = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "10%", "25%
 @st.composite
 def rolling_scenarios(draw):
     replicas = draw(st.integers(1, 6))
-    surge, unavailable = draw(int_or_percent), draw(int_or_percent)
+    surge = draw(int_or_percent)
+    # Kubernetes refuses maxUnavailable 0 when maxSurge is 0 (written 0 or 0 %)
+    unavailable = draw(int_or_percent.filter(
+        lambda u: not (surge in (0, "0%") and u in (0, "0%"))))
     mapping = {
         "name": "prop",
         "duration": 90,

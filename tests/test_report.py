@@ -127,14 +127,27 @@ def test_a_failure_leaves_nothing_half_written(small, tmp_path, monkeypatch) -> 
     assert list((tmp_path / "results").iterdir()) == []
 
 
-def test_an_earlier_report_is_replaced_whole(one_strategy, tmp_path) -> None:
+def test_an_earlier_report_is_replaced_but_not_what_the_user_added(one_strategy,
+                                                                    tmp_path) -> None:
     scenario = sd.load_scenario(one_strategy)
     out = tmp_path / "r"
     write_report(scenario, out)
-    (out / "stale.txt").write_text("left from the earlier report")
+    (out / "figures" / "timeline-old.png").write_text("ours, from a strategy since removed")
+    meta = json.loads((out / "meta.json").read_text())
+    meta["files"].append("figures/timeline-old.png")
+    (out / "meta.json").write_text(json.dumps(meta))
+    (out / "NOTES.md").write_text("my notes")
+    (out / "mine" / "deep").mkdir(parents=True)
+    (out / "mine" / "deep" / "data.txt").write_text("kept")
+    (out / "figures" / "annotated.png").write_text("my own figure")
     write_report(scenario, out)
-    assert not (out / "stale.txt").exists()
+    assert (out / "NOTES.md").read_text() == "my notes"
+    assert (out / "mine" / "deep" / "data.txt").read_text() == "kept"
+    assert (out / "figures" / "annotated.png").read_text() == "my own figure"
+    assert not (out / "figures" / "timeline-old.png").exists()  # ours: replaced
     assert (out / "report.html").exists()
+    files = json.loads((out / "meta.json").read_text())["files"]
+    assert "NOTES.md" not in files and "report.html" in files and "meta.json" in files
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
     assert out.stat().st_mode & 0o055 == 0o055 & ~_umask()  # readable by others, as umask allows
 

@@ -1,0 +1,184 @@
+"""The size of a run, estimated before it starts, and the limits a run must stay within.
+
+A scenario can be perfectly valid and still ask for more than a machine can give: a day of
+traffic at 10,000 requests/s, ten million users, a timeline sampled every millisecond for a
+month. Such a run would run out of memory part-way (a ``MemoryError`` after minutes), or run
+for hours. So before a run is built its work and memory are estimated from the scenario
+alone, and a run beyond the limits below is refused with the estimate in the message. The
+soft limits may be passed on purpose (``force=True``, ``--force`` on the command line); the
+memory the machine has may not.
+
+The per-item byte costs were measured on CPython 3.11 (records of a run, the timeline frame,
+and pandas' per-bin percentiles at the end, which dominate per request).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from simdeploy.errors import RunTooLargeError
+from simdeploy.scenario import Schedule, Scenario
+
+__all__ = [
+    "MAX_MEMORY_BYTES",
+    "MAX_REQUESTS",
+    "MAX_TIMELINE_ROWS",
+    "RunEstimate",
+    "check_run_size",
+    "estimate_run",
+]
+
+MAX_REQUESTS = 50_000_000
+"""Simulated requests in one run (about 5 minutes at the benchmarked ~180k requests/s)."""
+MAX_TIMELINE_ROWS = 5_000_000
+"""Timeline rows (sample intervals × versions) in one run."""
+MAX_MEMORY_BYTES = 4 * 2**30
+"""Estimated memory of one run."""
+
+_BYTES_PER_REQUEST = 100
+"""Latency and its key (16 B), and pandas' per-bin percentile pass at the end."""
+_BYTES_PER_KEPT_REQUEST = 300
+"""``keep_requests``: a tuple per request, then a DataFrame row."""
+_BYTES_PER_USER = 60
+"""Three flag bytes, a routing bucket (a Python float in a list), a sticky version slot."""
+_BYTES_PER_TIMELINE_ROW = 400
+"""Per-interval counters, the sample tuple, and the timeline frame's row."""
+_BYTES_PER_SIMULATED_SECOND = 200
+"""The health gate's 0.1 s request and failure counters."""
+_BYTES_PER_POD = 3000
+"""A pod, its queue and its timers; a rollout has up to about three times the replicas."""
+_REQUESTS_PER_WALL_SECOND = 150_000
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """What one run of a scenario will cost, estimated from the scenario alone."""
+
+    requests: float
+    """Expected simulated requests (arrival rate integrated over the run)."""
+    users: int
+    pods: int
+    """Pods a rollout may hold at once (old, new and terminating), an upper estimate."""
+    timeline_rows: float
+    memory_bytes: float
+    wall_seconds: float
+
+    def describe(self) -> str:
+        """One line: the estimate in human units."""
+        return (f"about {_count(self.requests)} simulated requests, "
+                f"{_count(self.timeline_rows)} timeline rows, {_count(self.users)} users, "
+                f"~{_bytes(self.memory_bytes)} of memory and "
+                f"~{_duration(self.wall_seconds)} per run")
+
+
+def estimate_run(scenario: Scenario, *, keep_requests: bool = False) -> RunEstimate:
+    """The work and memory of one run of ``scenario`` (any strategy)."""
+    duration = scenario.duration
+    requests = _expected_requests(scenario)
+    n_versions = 2
+    rows = (duration / scenario.sample_interval + 1) * n_versions
+    pods = 3 * scenario.deployment.replicas
+    per_request = _BYTES_PER_REQUEST + (_BYTES_PER_KEPT_REQUEST if keep_requests else 0)
+    memory = (requests * per_request + scenario.traffic.users * _BYTES_PER_USER
+              + rows * _BYTES_PER_TIMELINE_ROW + duration * _BYTES_PER_SIMULATED_SECOND
+              + pods * _BYTES_PER_POD)
+    wall = requests / _REQUESTS_PER_WALL_SECOND + rows / 200_000 + pods / 20_000
+    return RunEstimate(requests=requests, users=scenario.traffic.users, pods=pods,
+                       timeline_rows=rows, memory_bytes=memory, wall_seconds=wall)
+
+
+def check_run_size(scenario: Scenario, source: str, *, force: bool = False,
+                   keep_requests: bool = False) -> RunEstimate:
+    """Refuse a run beyond the limits, naming the field that makes it large.
+
+    Args:
+        scenario: the validated scenario.
+        source: where it came from, for the message.
+        force: go past the soft limits (never past the machine's memory).
+        keep_requests: the run keeps one row per request.
+
+    Raises:
+        RunTooLargeError: one line with the estimate, the limit and the way around it.
+    """
+    estimate = estimate_run(scenario, keep_requests=keep_requests)
+    physical = _physical_memory_bytes()
+    hard = 0.75 * physical if physical else math.inf
+    if estimate.memory_bytes > hard:
+        raise RunTooLargeError(source, _culprit(scenario, estimate),
+                               f"run too large: {estimate.describe()}; this machine has "
+                               f"{_bytes(physical)} of memory, so not even with --force")
+    if force:
+        return estimate
+    over = []
+    if estimate.requests > MAX_REQUESTS:
+        over.append(f"{MAX_REQUESTS:,} requests")
+    if estimate.timeline_rows > MAX_TIMELINE_ROWS:
+        over.append(f"{MAX_TIMELINE_ROWS:,} timeline rows")
+    if estimate.memory_bytes > MAX_MEMORY_BYTES:
+        over.append(f"{_bytes(MAX_MEMORY_BYTES)} of memory")
+    if over:
+        raise RunTooLargeError(source, _culprit(scenario, estimate),
+                               f"run too large: {estimate.describe()}; the limit is "
+                               f"{' and '.join(over)} per run (--force to run it anyway)")
+    return estimate
+
+
+def _expected_requests(scenario: Scenario) -> float:
+    arrivals = scenario.traffic.arrivals
+    duration = scenario.duration
+    if not isinstance(arrivals, Schedule):
+        return arrivals.rate_rps * duration
+    total = 0.0
+    segments = arrivals.segments
+    for i, segment in enumerate(segments):
+        end = segments[i + 1].start if i + 1 < len(segments) else duration
+        total += segment.rate_rps * max(0.0, min(end, duration) - segment.start)
+    return total
+
+
+def _culprit(scenario: Scenario, estimate: RunEstimate) -> str:
+    """The field whose value contributes most of the estimated memory."""
+    parts = {
+        "traffic.arrivals": estimate.requests * _BYTES_PER_REQUEST,
+        "traffic.users": estimate.users * _BYTES_PER_USER,
+        "sampleInterval": estimate.timeline_rows * _BYTES_PER_TIMELINE_ROW,
+        "duration": scenario.duration * _BYTES_PER_SIMULATED_SECOND,
+        "deployment.replicas": estimate.pods * _BYTES_PER_POD,
+    }
+    if estimate.requests > MAX_REQUESTS:
+        parts["traffic.arrivals"] = math.inf
+    return max(parts, key=lambda k: parts[k])
+
+
+def _physical_memory_bytes() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+def _count(value: float) -> str:
+    if value >= 1e12:
+        return f"{value:.2g}"
+    return f"{value:,.0f}"
+
+
+def _bytes(value: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if value >= size:
+            return f"{value / size:,.3g} {unit}" if value < 1e6 * size else f"{value / size:.2g} {unit}"
+    return f"{value / 2**10:.3g} KiB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 86400 * 365:
+        return f"{seconds / (86400 * 365):.2g} years"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.3g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.2g} s"
