@@ -24,6 +24,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -111,9 +112,25 @@ def _save(fig: Figure, folder: Path, stem: str) -> str:
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
                 metadata={"Software": None})
     (folder / f"{stem}.png").write_bytes(buffer.getvalue())
+    svg = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": _SVG_HASH_SALT}):
-        fig.savefig(folder / f"{stem}.svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    (folder / f"{stem}.svg").write_text(_stable_clip_ids(svg.getvalue().decode("utf-8")),
+                                        encoding="utf-8")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_CLIP_ID = re.compile(r"\bp[0-9a-f]{10}\b")
+
+
+def _stable_clip_ids(svg: str) -> str:
+    """Number clip-path ids in order of appearance.
+
+    matplotlib derives the id of a clip path from the object's memory address
+    (``backend_svg.RendererSVG._get_clip_attrs``), which differs between runs.
+    """
+    names: dict[str, str] = {}
+    return _CLIP_ID.sub(lambda m: names.setdefault(m.group(), f"clip{len(names)}"), svg)
 
 
 def _page(title: str, sections: list[tuple[str, str]]) -> str:

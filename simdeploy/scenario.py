@@ -324,8 +324,8 @@ class HealthGate(_Spec):
     """Abort when the new version's error rate over a window exceeds a threshold."""
 
     max_error_rate: float = Field(ge=0, le=1)
-    window: Duration = Field(default=30.0, gt=0)
-    interval: Duration = Field(default=10.0, gt=0)
+    window: Duration = Field(default=30.0, ge=0.1, description="counted at 0.1 s resolution")
+    interval: Duration = Field(default=10.0, ge=0.1, description="seconds between checks")
     min_requests: int = Field(
         default=20, ge=1, description="fewer requests in the window → no verdict"
     )

@@ -19,6 +19,7 @@ dictionary or instance of ClusterSpec", "Unable to extract tag using discriminat
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,15 @@ class _StrictLoader(yaml.SafeLoader):
                 raise ConstructorError(None, None, f"duplicate key {shown(key)}",
                                        key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2 reads 1e30 and 1.0e30 as numbers; PyYAML (YAML 1.1) only with a signed exponent
+# and a dot, and would hand a string to a number field.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def read_yaml(path: Path, where: str) -> Any:
