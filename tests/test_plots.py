@@ -8,21 +8,30 @@ trade-off checks use hand-built tables, where the right answer is known exactly.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 import pytest
 from builders import scenario
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cbook import is_math_text
+from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import simdeploy as sd
 from simdeploy import plots
+from simdeploy.plots._style import COUNT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -278,13 +287,15 @@ def test_comparison_says_which_rollouts_did_not_finish() -> None:
 
 def test_comparison_of_real_runs_and_bad_tables(tiny_mapping: dict[str, Any]) -> None:
     table = sd.compare(sd.load_scenario(tiny_mapping), replications=2)
+    assert (table["extra_cost"] > 0).any()  # tiny prices pods: the cost panel is drawn
     fig = plots.plot_comparison(table, title="tiny")
     assert fig.get_suptitle().startswith("tiny")
-    assert len(fig.axes) == len(plots.COMPARISON_METRICS)
+    assert len(fig.axes) == len(plots.COMPARISON_METRICS) + 1
     with pytest.raises(ValueError, match="empty"):
         plots.plot_comparison(table.iloc[:0])
-    with pytest.raises(ValueError, match="peak_pods"):
-        plots.plot_comparison(table.drop(columns="peak_pods"))
+    with pytest.raises(ValueError, match="peak_pods_scheduled"):
+        plots.plot_comparison(table.drop(columns="peak_pods_scheduled"))
+    plots.plot_comparison(table.drop(columns=["peak_pods", "extra_pod_seconds", "extra_cost"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +303,7 @@ def test_comparison_of_real_runs_and_bad_tables(tiny_mapping: dict[str, Any]) ->
 
 
 def _points(**xy: tuple[list[float], list[float]]) -> pd.DataFrame:
-    rows = [{"strategy": name, "replication": r, "seed": r, "extra_pod_seconds": x,
+    rows = [{"strategy": name, "replication": r, "seed": r, "extra_scheduled_pod_seconds": x,
              "users_with_errors": y, "rollout_duration_s": x + y}
             for name, (xs, ys) in xy.items() for r, (x, y) in enumerate(zip(xs, ys))]
     return pd.DataFrame(rows)
@@ -309,14 +320,14 @@ def test_tradeoff_puts_each_strategy_at_its_mean_and_finds_the_pareto_front() ->
     )
     fig = plots.plot_tradeoff(table)
     (ax,) = fig.axes
-    means = table.groupby("strategy")[["extra_pod_seconds", "users_with_errors"]].mean()
+    means = table.groupby("strategy")[["extra_scheduled_pod_seconds", "users_with_errors"]].mean()
     for name, (mx, my) in means.iterrows():
         assert _line(ax, f"point:{name}").get_xydata().tolist() == [[mx, my]]
         assert name in _texts(ax)
     front = _line(ax, "pareto-front").get_xydata()
     assert sorted(map(tuple, front.tolist())) == [(0.0, 10.0), (5.0, 5.0), (5.0, 5.0),
                                                    (10.0, 0.0)]
-    assert ax.get_xlabel() == "extra pod-seconds (pod·s)"
+    assert ax.get_xlabel() == "extra scheduled pod-seconds (pod·s)"
     assert "(count)" in ax.get_ylabel()
     assert ax.containers[0].lines[2], "replicated points carry error bars"
 
@@ -331,7 +342,7 @@ def test_tradeoff_without_replications_has_no_error_bars() -> None:
 def test_tradeoff_names_strategies_it_cannot_place() -> None:
     table = _points(done=([1.0], [2.0]), stuck=([3.0], [1.0]))
     table.loc[table["strategy"] == "stuck", "rollout_duration_s"] = np.nan
-    fig = plots.plot_tradeoff(table, x="extra_pod_seconds", y="rollout_duration_s")
+    fig = plots.plot_tradeoff(table, x="extra_scheduled_pod_seconds", y="rollout_duration_s")
     (ax,) = fig.axes
     assert ax.get_ylabel() == "rollout duration (s)"
     assert not [line for line in ax.get_lines() if line.get_gid() == "point:stuck"]
@@ -359,10 +370,279 @@ def test_figures_save_as_png_and_svg_and_show_in_notebooks(
 
 def test_plotting_leaves_pyplot_alone(tmp_path: Path) -> None:
     code = ("import sys, pandas as pd; from simdeploy import plots\n"
-            "t = pd.DataFrame({'strategy': ['a'], 'extra_pod_seconds': [1.0],"
+            "t = pd.DataFrame({'strategy': ['a'], 'extra_scheduled_pod_seconds': [1.0],"
             " 'users_with_errors': [2]})\n"
             "plots.plot_tradeoff(t).savefig(sys.argv[1])\n"
             "assert 'matplotlib.pyplot' not in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.svg")],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# capacity: scheduled pods, Pending apart, cost where pods are priced
+
+
+def _panel(fig: Figure, title: str) -> Axes:
+    (ax,) = [ax for ax in fig.axes if ax.get_title() == title]
+    return ax
+
+
+def test_capacity_figures_count_scheduled_pods_and_show_pending_apart() -> None:
+    """A cluster that holds exactly the 4 replicas: blue-green's green fleet stays Pending, so
+    the cluster never holds more than 4 pods and 4 wait, whatever the pod count says."""
+    s = scenario(cluster={"capacityPods": 4},
+                 strategies={"blue-green": {"type": "BlueGreen"},
+                             "rolling": {"type": "RollingUpdate"}})
+    table = sd.compare(s, replications=2)
+    assert (table.loc[table["strategy"] == "blue-green", "peak_pods"] == 8).all()
+    fig = plots.plot_comparison(table)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "peak pods" not in titles
+    assert "extra cost" not in titles  # the scenario does not price pods
+    scheduled = [p.get_height() for p in _bars(_panel(fig, "peak scheduled pods")).patches]
+    assert scheduled == [4, 4]  # the capacity, for both strategies
+    assert [p.get_height() for p in _bars(_panel(fig, "peak Pending pods")).patches][0] == 4
+    extra = _bars(_panel(fig, "extra scheduled pod-seconds")).patches
+    assert extra[0].get_height() == 0  # the green fleet never ran: no extra capacity held
+    (ax,) = plots.plot_tradeoff(table).axes
+    x, _ = _line(ax, "point:blue-green").get_xydata()[0]
+    assert x == 0
+    assert "scheduled" in ax.get_xlabel()
+
+
+def _priced(cost_per_pod_s: float | None) -> pd.DataFrame:
+    table = _table({"a": [10.0, 30.0], "b": [0.0, 0.0]}, column="extra_scheduled_pod_seconds")
+    if cost_per_pod_s is not None:
+        table["extra_cost"] = table["extra_scheduled_pod_seconds"] * cost_per_pod_s
+    return table
+
+
+def test_extra_cost_has_a_panel_and_an_axis_only_when_pods_are_priced() -> None:
+    fig = plots.plot_comparison(_priced(0.5))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[titles.index("extra scheduled pod-seconds") + 1] == "extra cost"
+    assert [p.get_height() for p in _bars(_panel(fig, "extra cost")).patches] == [10.0, 0.0]
+    assert "10" in _texts(_panel(fig, "extra cost"), "value-label")
+    fig = plots.plot_tradeoff(_priced(0.5))
+    (ax,) = fig.axes
+    (top,) = [c for c in ax.child_axes if c.get_gid() == "cost-axis"]
+    fig.draw_without_rendering()
+    assert np.asarray(top.get_xlim()) == pytest.approx(0.5 * np.asarray(ax.get_xlim()))
+    assert "cost" in top.get_xlabel()
+    for unpriced in (_priced(None), _priced(0.0)):
+        assert "extra cost" not in [ax.get_title() for ax in plots.plot_comparison(unpriced).axes]
+        assert not plots.plot_tradeoff(unpriced).axes[0].child_axes
+    fig = plots.plot_tradeoff(_priced(0.5), x="extra_cost")
+    assert fig.axes[0].get_xlabel().startswith("extra cost")
+    assert _line(fig.axes[0], "point:a").get_xydata().tolist() == [[10.0, 10.5]]
+
+
+# ---------------------------------------------------------------------------------------------
+# strategy colours: by name, in every figure
+
+
+def _bar_colors(fig: Figure) -> dict[str, str]:
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    return {n: to_hex(p.get_facecolor()) for n, p in zip(names, _bars(ax).patches)}
+
+
+def _point_colors(fig: Figure, names: list[str]) -> dict[str, str]:
+    return {n: to_hex(_line(fig.axes[0], f"point:{n}").get_color()) for n in names}
+
+
+def test_a_strategy_keeps_its_colour_across_figures_orders_and_scenarios() -> None:
+    names = ["recreate", "rolling", "blue-green", "canary", "canary-slow", "shadow"]
+    table = _points(**{n: ([float(i)], [float(len(names) - i)]) for i, n in enumerate(names)})
+    for column, _, _ in plots.COMPARISON_METRICS:
+        table[column] = 1.0
+    colours = _bar_colors(plots.plot_comparison(table))
+    assert colours == _point_colors(plots.plot_tradeoff(table), names)
+    assert len(set(colours.values())) == len(names)
+    # no two of these names want the same colour: each has the one it has when drawn alone
+    assert colours == {n: to_hex(plots.strategy_color(n)) for n in names}
+    reordered = table.iloc[::-1].reset_index(drop=True)
+    assert _bar_colors(plots.plot_comparison(reordered)) == colours
+    assert _point_colors(plots.plot_tradeoff(reordered), names) == colours
+    fewer = table[table["strategy"].isin(["canary", "shadow"])]
+    assert _bar_colors(plots.plot_comparison(fewer)) == {n: colours[n] for n in ("canary",
+                                                                                "shadow")}
+    # one more strategy, whose colour is blue-green's: it moves, no one else does
+    more = pd.concat([table, table.iloc[:1].assign(strategy="surge-50")], ignore_index=True)
+    assert to_hex(plots.strategy_color("surge-50")) == colours["blue-green"]
+    grown = _bar_colors(plots.plot_comparison(more))
+    assert {n: grown[n] for n in names} == colours
+    assert grown["surge-50"] not in colours.values()
+
+
+def test_well_known_strategies_have_fixed_distinct_colours() -> None:
+    known = ["recreate", "rolling", "blue-green", "canary"]
+    pinned = plots.strategy_colors(known)
+    assert len(set(pinned.values())) == 4
+    for others in (["a"], ["x", "y", "z", "rolling-2"], [f"s{i}" for i in range(4)]):
+        assert {n: plots.strategy_color(n, [*others, *known]) for n in known} == pinned
+    assert plots.strategy_color("RollingUpdate") == pinned["rolling"]
+
+
+_names = st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8, unique=True)
+
+
+@given(names=_names, data=st.data())
+def test_strategy_colours_depend_on_the_names_only(names: list[str], data: Any) -> None:
+    colours = plots.strategy_colors(names)
+    assert len(set(colours.values())) == len(names)  # distinct up to the palette's size
+    assert set(colours.values()) <= set(plots.STRATEGY_COLORS)
+    shuffled = data.draw(st.permutations(names))
+    assert plots.strategy_colors(shuffled) == colours
+
+
+@given(names=_names, new=st.text(min_size=1, max_size=12))
+def test_adding_a_strategy_moves_no_colour_unless_it_collides(names: list[str], new: str) -> None:
+    assume(new not in names and len(names) < len(plots.STRATEGY_COLORS))
+    before = plots.strategy_colors(names)
+    after = plots.strategy_colors([*names, new])
+    if after[new] not in before.values():
+        assert {n: after[n] for n in names} == before
+    else:  # it took a colour in use: at most the names from there on move, none share
+        assert len(set(after.values())) == len(names) + 1
+
+
+def test_strategy_colours_are_the_same_in_every_process() -> None:
+    code = ("from simdeploy.plots import strategy_colors as c\n"
+            "print(c(['alpha', 'beta', 'gamma', 'delta', 'canary', 'ünï']))")
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# trade-off labels never overlap
+
+
+def _label_boxes(fig: Figure) -> tuple[list[Any], Any]:
+    """Each label's text box (leader line excluded) as drawn, and the axes' box."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = fig.axes
+    labels = [t for t in ax.texts if str(t.get_gid()).startswith("label:")]
+    return [Text.get_window_extent(t, renderer) for t in labels], ax.get_window_extent(renderer)
+
+
+CROWD = ["recreate", "rolling", "blue-green", "canary", "rolling-no-unavailable (stalled 2/2)",
+         "canary-slow", "bg-preview", "ünïcødé-λ"]
+
+
+@pytest.mark.parametrize("layout", [
+    [(5.0, 3.0)] * 8,                                              # all on one point
+    [(5.0 + 0.01 * i, 3.0 + 0.02 * (i % 3)) for i in range(8)],   # nearly
+    [(0.0, 0.0)] * 4 + [(0.05, 0.0)] * 4,                          # two clusters in a corner
+    [(float(i), 10.0 - i) for i in range(8)],                      # spread out
+])
+def test_tradeoff_labels_never_overlap(layout: list[tuple[float, float]]) -> None:
+    table = _points(**{n: ([x], [y]) for n, (x, y) in zip(CROWD, layout)})
+    fig = plots.plot_tradeoff(table)
+    boxes, frame = _label_boxes(fig)
+    assert len(boxes) == len(CROWD)
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    ax = fig.axes[0]
+    centres = ax.transData.transform(np.asarray(layout))
+    for box in boxes:  # no label hides a marker
+        assert not any(box.contains(x, y) for x, y in centres)
+    # deterministic: the same table places the same labels; and it holds at another dpi
+    again = plots.plot_tradeoff(table)
+    assert [b.bounds for b in _label_boxes(again)[0]] == [b.bounds for b in boxes]
+    again.set_dpi(200)
+    boxes = _label_boxes(again)[0]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_tradeoff_labels_stand_next_to_a_lone_point_without_a_leader() -> None:
+    fig = plots.plot_tradeoff(_points(a=([1.0], [9.0]), b=([9.0], [1.0])))
+    for label in (t for t in fig.axes[0].texts if str(t.get_gid()).startswith("label:")):
+        assert label.arrow_patch is None
+        assert max(abs(v) for v in label.xyann) < 15  # points from its marker
+
+
+# ---------------------------------------------------------------------------------------------
+# user text is never mathtext
+
+
+NASTY = ["x$\\frac{$", "_^a", "two\nlines", "ünïcødé λ→", "$x$", "a\\$b"]
+
+
+def _math_free(fig: Figure) -> None:
+    """No text that can carry a user string is read as mathtext or TeX."""
+    fig.draw_without_rendering()
+    for text in fig.findobj(Text):
+        raw = text.get_text()
+        assert not text.get_usetex() or "$" not in raw
+        if text.get_parse_math() and "$" in raw:
+            assert not is_math_text(raw), raw
+
+
+def _nasty_run(runs: dict[str, sd.RunResult]) -> sd.RunResult:
+    base = runs["canary"]
+    timeline = base.timeline.copy()
+    names = {"v1": "_v$1^", "v2": "v$\\frac{$2"}
+    timeline["version"] = timeline["version"].cat.rename_categories(names)
+    events = base.events.copy()
+    events["version"] = events["version"].astype(str).replace(names)
+    return sd.RunResult("scen$\\frac{$ ü\n_^", "x$\\frac{$", 0, base.summary, timeline, events)
+
+
+def test_user_names_are_drawn_as_written_in_png_and_svg(
+        runs: dict[str, sd.RunResult], tmp_path: Path) -> None:
+    table = _points(**{n: ([float(i)], [float(i % 3)]) for i, n in enumerate(NASTY)})
+    for column, _, _ in plots.COMPARISON_METRICS:
+        table[column] = 2.0
+    table["outcome"] = "completed"
+    table.loc[0, "outcome"] = "stalled"
+    figures = {
+        "comparison": plots.plot_comparison(table, title="scen$\\frac{$ ü _^"),
+        "tradeoff": plots.plot_tradeoff(table, title="scen$\\frac{$ ü _^"),
+        "timeline": plots.plot_timeline(_nasty_run(runs)),
+    }
+    for name, fig in figures.items():
+        _math_free(fig)
+        fig.savefig(tmp_path / f"{name}.png")
+        fig.savefig(tmp_path / f"{name}.svg")
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        ElementTree.parse(tmp_path / f"{name}.svg")  # well-formed XML
+    (ax,) = figures["tradeoff"].axes
+    for name in NASTY:
+        assert name.replace("\n", " ") in " | ".join(_texts(ax))
+    ticks = [t.get_text() for t in figures["comparison"].axes[0].get_xticklabels()]
+    assert [t.replace("\\$", "$") for t in ticks][1:] == NASTY[1:]
+    assert "scen$\\frac{$" in figures["comparison"].get_suptitle()
+    timeline = figures["timeline"]
+    assert "x$\\frac{$" in timeline.get_suptitle()
+    legend = [t.get_text() for t in timeline.axes[1].get_legend().get_texts()]
+    assert {"_v$1^", "v$\\frac{$2"} <= set(legend)  # even a name that starts with "_"
+    assert any("release v$\\frac{$2" in t for t in _texts(timeline.axes[0], "event-label"))
+
+
+# ---------------------------------------------------------------------------------------------
+# counts print as integers
+
+
+def test_counts_are_labelled_as_integers() -> None:
+    table = _table({"a": [12.0, 12.0], "b": [2398.0, 2398.0], "c": [12.0, 13.0]},
+                   column="peak_pods_scheduled")
+    ax = _panel(plots.plot_comparison(table), "peak scheduled pods")
+    assert _texts(ax, "value-label") == ["12", "2,398", "12.5"]
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    table = _points(a=([0.0], [0.0]), b=([1.0], [3.0]))
+    (ax,) = plots.plot_tradeoff(table).axes
+    ax.figure.draw_without_rendering()
+    assert all(float(t).is_integer() for t in ax.get_yticks())  # users_with_errors: a count
+    assert COUNT_COLUMNS >= {"peak_pods_pending", "peak_pods_scheduled"}
+    assert "pending_pod_seconds" not in COUNT_COLUMNS

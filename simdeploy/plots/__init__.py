@@ -9,12 +9,14 @@ Three pictures answer the three questions people ask of a release:
   the p99 latency, with the rollout's events (release, weight changes, switch, abort, the
   outcome) drawn on every panel so cause and effect line up in time.
 * :func:`plot_comparison` puts the strategies side by side, one small bar chart per cost
-  (downtime, extra pod-seconds, peak pods, failed requests, users exposed, users with errors,
-  rollout duration), bars at the mean over replications and error bars at one standard
-  deviation when there is more than one replication.
+  (downtime, extra scheduled pod-seconds, peak scheduled pods, peak Pending pods, failed
+  requests, users exposed, users with errors, rollout duration, and the extra cost when the
+  scenario prices pods), bars at the mean over replications and error bars at one standard
+  deviation when there is more than one replication. Capacity counts the pods the cluster
+  actually scheduled; pods left Pending for want of room are shown apart.
 * :func:`plot_tradeoff` puts each strategy on a plane of two costs and draws the Pareto front
   (the strategies no other strategy beats on both), so the cheap-but-risky and the
-  safe-but-expensive choices are visible at once.
+  safe-but-expensive choices are visible at once. Labels never overlap.
 
 The functions build :class:`matplotlib.figure.Figure` objects directly and never touch
 ``pyplot``: library code must not change the global backend or figure registry. The figures
@@ -22,20 +24,31 @@ they return also show themselves in Jupyter (a PNG representation), whether or n
 notebook imported ``pyplot``, and save with ``fig.savefig("x.png")`` or ``"x.svg"``.
 
 Colours are fixed: the current (old) version is always blue and the new one orange, in every
-panel and every figure, and each strategy keeps its colour between the comparison and the
-trade-off map when both come from the same table.
+panel and every figure, and each strategy keeps its colour by name (:func:`strategy_colors`)
+in every figure and every report, whatever the order of the strategies. Names of strategies,
+scenarios and versions are drawn as written, never parsed as mathtext or TeX.
 """
 
 from __future__ import annotations
 
-from simdeploy.plots._style import VERSION_COLORS
-from simdeploy.plots.comparison import COMPARISON_METRICS, plot_comparison, plot_tradeoff
+from simdeploy.plots._style import (
+    STRATEGY_COLORS,
+    VERSION_COLORS,
+    strategy_color,
+    strategy_colors,
+)
+from simdeploy.plots.comparison import COMPARISON_METRICS, COST_METRIC, plot_comparison
 from simdeploy.plots.timeline import plot_timeline
+from simdeploy.plots.tradeoff import plot_tradeoff
 
 __all__ = [
     "COMPARISON_METRICS",
+    "COST_METRIC",
+    "STRATEGY_COLORS",
     "VERSION_COLORS",
     "plot_comparison",
     "plot_timeline",
     "plot_tradeoff",
+    "strategy_color",
+    "strategy_colors",
 ]

@@ -3,7 +3,8 @@
 Pods per version (Pending and Terminating shaded apart, because they count against capacity
 without serving), the endpoints the load balancer routes to (its lagged view: where the
 termination race lives), the traffic share, failed requests per second and p99 latency, with
-the rollout's events drawn on every panel so cause and effect line up in time.
+the rollout's events drawn on every panel so cause and effect line up in time. Scenario,
+strategy and version names are drawn as written, never parsed as mathtext.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from simdeploy.plots._style import (
     NotebookFigure,
     integer_ticks,
     note,
+    plain,
     version_color,
 )
 from simdeploy.results import RunResult
@@ -76,10 +78,12 @@ def plot_timeline(result: RunResult, *, xlim: tuple[float, float] | None = None)
 
     fig = NotebookFigure(figsize=(11, 12.5), layout="constrained")
     axes = fig.subplots(5, 1, sharex=True, height_ratios=[1.4, 1, 1, 1, 1])
-    fig.suptitle(
-        f"{result.scenario} · {result.strategy} · seed {result.seed} · outcome: {outcome}",
-        fontsize=13,
-        fontweight="bold",
+    plain(
+        fig.suptitle(
+            f"{result.scenario} · {result.strategy} · seed {result.seed} · outcome: {outcome}",
+            fontsize=13,
+            fontweight="bold",
+        )
     )
     ax_pods, ax_endpoints, ax_share, ax_failed, ax_latency = axes
 
@@ -241,14 +245,17 @@ def _draw_pods(
         )
     ax.set_ylim(bottom=0, top=max(1.0, float(bottom.max())) * 1.12)
     ax.yaxis.set_major_locator(integer_ticks())
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=8,
-        frameon=False,
-        title="pods (stacked)",
-        title_fontsize=9,
+    _plain_legend(
+        ax.legend(
+            handles=handles,
+            labels=[h.get_label() for h in handles],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            frameon=False,
+            title="pods (stacked)",
+            title_fontsize=9,
+        )
     )
 
 
@@ -273,16 +280,32 @@ def _draw_lines(
         )
 
 
+def _plain_legend(legend: Any) -> None:
+    """Legend entries carry version names: draw them as written."""
+    plain(*legend.get_texts(), legend.get_title())
+
+
+def _unlabelled(artist: Any) -> bool:
+    label = str(artist.get_label())
+    return label.startswith("_child") and label[len("_child") :].isdigit()
+
+
 def _version_legend(ax: Axes, title: str, extra: Sequence[Any] = ()) -> None:
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(
-        handles=[*handles, *extra],
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=8,
-        frameon=False,
-        title=title,
-        title_fontsize=9,
+    # every labelled line, even a version whose name starts with "_" (which
+    # get_legend_handles_labels would take for a hidden artist)
+    handles = [line for line in ax.get_lines() if line.get_gid() and not _unlabelled(line)]
+    handles += list(extra)
+    _plain_legend(
+        ax.legend(
+            handles,
+            [h.get_label() for h in handles],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            frameon=False,
+            title=title,
+            title_fontsize=9,
+        )
     )
 
 
@@ -469,15 +492,17 @@ def _draw_events(
         color = _EVENT_STYLES[cluster[0].kind][0]
         # the labels stand on end, so a long one would push the panels down: break it
         text = ", ".join(labels) if sum(map(len, labels)) <= 16 else "\n".join(labels)
-        ax_pods.text(
-            cluster[0].time_s,
-            1.02,
-            text,
-            transform=transform,
-            rotation=90,
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color=color,
-            gid="event-label",
+        plain(
+            ax_pods.text(
+                cluster[0].time_s,
+                1.02,
+                text,
+                transform=transform,
+                rotation=90,
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color=color,
+                gid="event-label",
+            )
         )
