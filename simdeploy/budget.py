@@ -22,10 +22,12 @@ from simdeploy.errors import RunTooLargeError
 from simdeploy.scenario import Schedule, Scenario
 
 __all__ = [
+    "MAX_BATCH_SECONDS",
     "MAX_MEMORY_BYTES",
     "MAX_REQUESTS",
     "MAX_TIMELINE_ROWS",
     "RunEstimate",
+    "check_batch_size",
     "check_run_size",
     "estimate_run",
 ]
@@ -36,6 +38,9 @@ MAX_TIMELINE_ROWS = 5_000_000
 """Timeline rows (sample intervals × versions) in one run."""
 MAX_MEMORY_BYTES = 4 * 2**30
 """Estimated memory of one run."""
+
+MAX_BATCH_SECONDS = 4 * 3600
+"""Estimated wall time of all the runs of one command (``compare``, ``report``)."""
 
 _BYTES_PER_REQUEST = 100
 """Latency and its key (16 B), and pandas' per-bin percentile pass at the end."""
@@ -50,6 +55,8 @@ _BYTES_PER_SIMULATED_SECOND = 200
 _BYTES_PER_POD = 3000
 """A pod, its queue and its timers; a rollout has up to about three times the replicas."""
 _REQUESTS_PER_WALL_SECOND = 150_000
+_SECONDS_PER_RUN = 0.05
+"""Building a run and its frames, whatever its size."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,8 @@ def estimate_run(scenario: Scenario, *, keep_requests: bool = False) -> RunEstim
     memory = (requests * per_request + scenario.traffic.users * _BYTES_PER_USER
               + rows * _BYTES_PER_TIMELINE_ROW + duration * _BYTES_PER_SIMULATED_SECOND
               + pods * _BYTES_PER_POD)
-    wall = requests / _REQUESTS_PER_WALL_SECOND + rows / 200_000 + pods / 20_000
+    wall = (_SECONDS_PER_RUN + requests / _REQUESTS_PER_WALL_SECOND + rows / 200_000
+            + pods / 20_000)
     return RunEstimate(requests=requests, users=scenario.traffic.users, pods=pods,
                        timeline_rows=rows, memory_bytes=memory, wall_seconds=wall)
 
@@ -123,6 +131,37 @@ def check_run_size(scenario: Scenario, source: str, *, force: bool = False,
                                f"run too large: {estimate.describe()}; the limit is "
                                f"{' and '.join(over)} per run (--force to run it anyway)")
     return estimate
+
+
+def check_batch_size(scenario: Scenario, runs: int, source: str, *, force: bool = False,
+                     keep_timelines: bool = False) -> None:
+    """Refuse a batch of ``runs`` runs (strategies × replications) that would take too long.
+
+    Args:
+        scenario: the validated scenario.
+        runs: how many runs the command makes.
+        source: where the scenario came from, for the message.
+        force: go past the time limit (never past the machine's memory).
+        keep_timelines: every run's timeline is kept until the end (a report).
+
+    Raises:
+        RunTooLargeError: one line with the estimate, the limit and the way around it.
+    """
+    estimate = estimate_run(scenario)
+    seconds = runs * estimate.wall_seconds
+    kept = runs * estimate.timeline_rows * _BYTES_PER_TIMELINE_ROW if keep_timelines else 0.0
+    physical = _physical_memory_bytes()
+    if physical and kept + estimate.memory_bytes > 0.75 * physical:
+        raise RunTooLargeError(source, "--replications",
+                               f"too many runs: {runs:,} runs keep ~{_bytes(kept)} of timelines;"
+                               f" this machine has {_bytes(physical)} of memory, so not even "
+                               "with --force")
+    if not force and (seconds > MAX_BATCH_SECONDS or kept > MAX_MEMORY_BYTES):
+        raise RunTooLargeError(source, "--replications",
+                               f"too many runs: {runs:,} runs of {estimate.describe()}, "
+                               f"~{_duration(seconds)} in all; the limit is "
+                               f"{_duration(MAX_BATCH_SECONDS)} and {_bytes(MAX_MEMORY_BYTES)} "
+                               "of kept timelines (--force to run them anyway)")
 
 
 def _expected_requests(scenario: Scenario) -> float:

@@ -192,9 +192,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from simdeploy.compare import compare, summary_by_strategy
 
+    from simdeploy.budget import check_batch_size
+
     scenario = _load(args.file, args.force)
     seed = scenario.seed if args.seed is None else args.seed
     runs = len(scenario.strategies) * args.replications
+    check_batch_size(scenario, runs, args.file, force=args.force)
     with _progress(args.quiet or args.json, runs) as progress:
         table = compare(scenario, replications=args.replications, seed=seed, progress=progress,
                         force=True)
@@ -225,7 +228,11 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     def notice(text: str) -> None:
         sys.stderr.write(f"simdeploy: {text}\n")
 
+    from simdeploy.budget import check_batch_size
+
     scenario = _load(args.file, args.force)
+    check_batch_size(scenario, len(scenario.strategies) * args.replications, args.file,
+                     force=args.force, keep_timelines=True)
     if args.format == "parquet":
         import importlib.util
 
@@ -237,6 +244,8 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         check_out(args.out, planned_files(scenario, args.format))  # before simulating
     except ReportPathError as exc:
         raise ScenarioError(args.out, "--out", str(exc)) from None
+    except OSError as exc:
+        raise ScenarioError(args.out, "--out", exc.strerror or str(exc)) from None
     try:
         steps = report_steps(scenario, args.replications)
         with _progress(args.quiet, steps) as progress:

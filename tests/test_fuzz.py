@@ -269,3 +269,43 @@ def test_the_corpus_covers_every_case_of_the_issue() -> None:
     """A reminder that the corpus is the issue's list: keep both in step."""
     assert len(CORPUS) >= 30
     assert math.isfinite(TIMEOUT_S)
+
+
+# -- broken arguments -------------------------------------------------------------------------
+
+ARGUMENTS: list[tuple[str, list[str], str]] = [
+    ("replications-huge", ["compare", "{file}", "--replications", "1000000"], "too many runs"),
+    ("replications-word", ["compare", "{file}", "--replications", "many"],
+     "expected a whole number"),
+    ("replications-zero", ["report", "{file}", "--out", "{tmp}/r", "--replications", "0"],
+     "must be >= 1"),
+    ("seed-negative", ["run", "{file}", "--seed", "-3"], "must be >= 0"),
+    ("seed-float", ["run", "{file}", "--seed", "1.5"], "expected a whole number"),
+    ("unknown-strategy", ["run", "{file}", "--strategy", "nope"], "no strategy 'nope'"),
+    ("out-name-too-long", ["report", "{file}", "--out", "{tmp}/" + "x" * 300],
+     "File name too long"),
+    ("out-under-a-file", ["report", "{file}", "--out", "{file}/r"], "is not a directory"),
+    ("format-unknown", ["report", "{file}", "--out", "{tmp}/r", "--format", "xlsx"],
+     "invalid choice"),
+    ("copy-over-a-file", ["scenarios", "copy", "{file}"], "simdeploy: "),
+    ("no-command", [], "required"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"),
+                         [pytest.param(*case[1:], id=case[0]) for case in ARGUMENTS])
+def test_broken_arguments_give_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        args: list[str], expected: str) -> None:
+    file = tmp_path / "s.yaml"
+    file.write_text(TINY, encoding="utf-8")
+    argv = [a.format(file=file, tmp=tmp_path) for a in args]
+    with _limits(TIMEOUT_S):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("simdeploy: ") and expected in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
