@@ -1,8 +1,13 @@
 """Shared test fixtures and Hypothesis profiles.
 
-Profiles: ``ci`` (the default: no deadline, bounded and derandomized so CI is reproducible)
-and ``dev`` (no deadline, Hypothesis' usual random search). Pick one with
-``HYPOTHESIS_PROFILE=dev pytest``.
+Profiles: ``ci`` (no deadline, bounded and derandomized so CI is reproducible; the default
+when the ``CI`` variable is set, as ``.ci/run`` sees it), ``dev`` (the default elsewhere: no
+deadline, Hypothesis' usual random search, so every local run tries new examples) and
+``explore`` (ten times as many examples, for a scheduled or pre-release run). Pick one with
+``HYPOTHESIS_PROFILE=explore pytest``.
+
+Under ``CI`` a skipped test fails: a test that cannot run there (no Chromium, NumPy moved
+under the golden answers) must say so loudly, not pass silently.
 """
 
 from __future__ import annotations
@@ -14,8 +19,21 @@ import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True)
-settings.register_profile("dev", deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.register_profile("dev", deadline=None, max_examples=40)
+settings.register_profile("explore", deadline=None, max_examples=400)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
+                                     "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """In CI, a skip is a failure (with the skip's reason)."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {reason}"
 
 
 @pytest.fixture

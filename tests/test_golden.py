@@ -22,6 +22,14 @@ def _major_minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
+def test_goldens_were_made_with_this_numpy() -> None:
+    """NumPy promises the same stream only on the same build (NEP 19): the test extra pins the
+    NumPy the goldens were made with, so a moved NumPy fails here instead of skipping."""
+    assert np.__version__ == golden["numpy"], (
+        f"golden summaries were made with numpy {golden['numpy']}, this is {np.__version__}: "
+        "install the pinned test extra, or regenerate with tests/golden/regen.py and review")
+
+
 @pytest.mark.skipif(
     _major_minor(np.__version__) != _major_minor(golden["numpy"]),
     reason=f"golden summaries were made with numpy {golden['numpy']}; "

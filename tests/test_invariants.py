@@ -3,20 +3,49 @@ determinism, and common random numbers across strategies."""
 
 from __future__ import annotations
 
+
 import pandas as pd
 from builders import merge
 from hypothesis import given
 from hypothesis import strategies as st
 
 import simdeploy as sd
-from simdeploy.rules.kubernetes import resolve_fenceposts
 
-int_or_percent = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "10%", "25%", "50%"]))
+int_or_percent = st.one_of(st.integers(0, 4),
+                           st.sampled_from(["0%", "10%", "25%", "33%", "50%", "100%"]))
+
+
+def fenceposts(surge: int | str, unavailable: int | str, replicas: int) -> tuple[int, int]:
+    """The oracle: Kubernetes' rule (shared/reference/semantics.md K8–K10), in integers.
+
+    A percentage is of ``replicas``; surge rounds up, unavailable down; both 0 → 1 unavailable;
+    unavailable never more than ``replicas``. Written apart from simdeploy.rules on purpose.
+    """
+    def scaled(value: int | str, round_up: bool) -> int:
+        if isinstance(value, int):
+            return value
+        whole, rest = divmod(int(value[:-1]) * replicas, 100)
+        return whole + (1 if round_up and rest else 0)
+
+    s, u = scaled(surge, True), scaled(unavailable, False)
+    if s == 0 and u == 0:
+        u = 1
+    return s, min(u, replicas)
+
+
+def test_the_oracle_itself_on_hand_worked_cases() -> None:
+    assert fenceposts("25%", "25%", 3) == (1, 0)  # the worked example of K9
+    assert fenceposts("25%", "25%", 10) == (3, 2)
+    assert fenceposts("0%", "0%", 7) == (0, 1)
+    assert fenceposts(0, "25%", 3) == (0, 1)
+    assert fenceposts("100%", "100%", 6) == (6, 6)
+    assert fenceposts("33%", "33%", 10) == (4, 3)
+    assert fenceposts(4, 9, 2) == (4, 2)
 
 
 @st.composite
 def rolling_scenarios(draw):
-    replicas = draw(st.integers(1, 6))
+    replicas = draw(st.integers(1, 12))
     surge = draw(int_or_percent)
     # Kubernetes refuses maxUnavailable 0 when maxSurge is 0 (written 0 or 0 %)
     unavailable = draw(int_or_percent.filter(
@@ -60,7 +89,7 @@ def rolling_scenarios(draw):
 def test_rolling_update_respects_surge_and_unavailability_bounds(case, seed) -> None:
     scenario, surge, unavailable = case
     n = scenario.deployment.replicas
-    max_surge, max_unavailable = resolve_fenceposts(surge, unavailable, n)
+    max_surge, max_unavailable = fenceposts(surge, unavailable, n)
     result = sd.run(scenario, seed=seed)
     # Σ spec after every scale — each ReplicaSet creates or deletes pods at once, so this is
     # also the count of non-terminating pods (Terminating ones are not counted, as upstream).
@@ -70,7 +99,7 @@ def test_rolling_update_respects_surge_and_unavailability_bounds(case, seed) -> 
         assert sum(spec.values()) <= n + max_surge
     tl = result.timeline
     available = tl.groupby("time_s").available.sum()
-    assert (available >= n - min(max_unavailable, n)).all()
+    assert (available >= n - max_unavailable).all()
     live = tl.pods - tl.terminating
     assert (live.groupby(tl.time_s).sum() <= n + max_surge).all()
 
@@ -219,4 +248,113 @@ def test_every_strategy_accounts_for_every_request_and_pod(scenario, seed) -> No
     if s["outcome"] == "aborted":  # once an abort has settled, nothing goes to v2
         settled = result.events[result.events.kind == "aborted"].time_s.item() + 10
         late = requests[requests.arrival_s > settled]
-        assert (late.version == 1).sum() == 0
+        assert (late.version == "v2").sum() == 0
+
+
+# -- the hard paths: SIGKILL, and the pod bounds of each strategy ------------------------------
+
+
+@st.composite
+def kill_scenarios(draw):
+    """Requests longer than the grace period, no preStop: deletions must end in SIGKILL."""
+    service_s = draw(st.sampled_from([4.0, 9.0]))
+    return sd.load_scenario({
+        "name": "kill", "duration": 60, "sampleInterval": 1,
+        "deployment": {"replicas": draw(st.integers(1, 4))},
+        "pod": {"workers": 1000, "queueLimit": None, "preStopSeconds": 0,
+                "terminationGracePeriodSeconds": draw(st.sampled_from([0.5, 1, 2]))},
+        "service": {"endpointPropagationDelay": draw(st.sampled_from([0.5, 3]))},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": draw(st.sampled_from([5, 20]))},
+                    "users": 50},
+        "release": {"at": 20,
+                    "current": {"name": "v1", "serviceTime": service_s},
+                    "new": {"name": "v2", "serviceTime": service_s}},
+        "strategies": {"s": draw(st.sampled_from([{"type": "Recreate"},
+                                                  {"type": "RollingUpdate"},
+                                                  {"type": "BlueGreen",
+                                                   "scaleDownDelaySeconds": 0}]))},
+    }), service_s
+
+
+@given(case=kill_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_sigkill_fails_everything_the_pod_still_holds(case, seed) -> None:
+    scenario, service_s = case
+    result = sd.run(scenario, seed=seed, keep_requests=True)
+    requests = result.requests
+    killed = requests[requests.outcome == "killed"]
+    assert len(killed) > 0  # the path this test is for was taken
+    assert result.summary["requests_killed"] == len(killed)
+    # 1,000 workers: no queueing, so a request served in full took exactly the service time and
+    # a killed one was cut before it.
+    ok = requests[requests.outcome == "ok"]
+    assert ((ok.end_s - ok.arrival_s) - service_s).abs().max() < 1e-9
+    assert ((killed.end_s - killed.arrival_s) < service_s).all()
+    if scenario.strategies["s"].type == "Recreate":  # only the old pods are ever deleted
+        assert (killed.version == "v1").all()
+    assert requests.id.is_unique and len(requests) == result.summary["requests_total"]
+
+
+def _spec_sums_after_each_pass(events: pd.DataFrame, start: dict[str, int]) -> list[int]:
+    """Σ spec over the ReplicaSets once every scale made at one instant has been applied."""
+    spec = dict(start)
+    sums = []
+    scales = events[events.kind == "scale"]
+    for _, at_once in scales.groupby("time_s", sort=True):
+        for row in at_once.itertuples():
+            spec[row.version] = row.replicas
+        sums.append(sum(spec.values()))
+    return sums
+
+
+@given(replicas=st.integers(1, 8), preview=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_blue_green_never_asks_for_more_than_twice_the_replicas(replicas, preview, seed) -> None:
+    bg: dict = {"type": "BlueGreen", "scaleDownDelaySeconds": 5}
+    if preview:
+        bg["previewReplicaCount"] = max(1, replicas // 2)
+    scenario = sd.load_scenario({
+        "name": "bg", "duration": 60, "deployment": {"replicas": replicas},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": 10}}, "release": {"at": 5},
+        "strategies": {"bg": bg}})
+    result = sd.run(scenario, seed=seed)
+    sums = _spec_sums_after_each_pass(result.events, {"v1": replicas, "v2": 0})
+    assert max(sums) == 2 * replicas  # green at full size beside blue, and never more
+    green = result.events[(result.events.kind == "scale") & (result.events.version == "v2")]
+    assert green.replicas.iloc[0] == (max(1, replicas // 2) if preview else replicas)
+
+
+@given(replicas=st.integers(1, 10), surge=int_or_percent, unavailable=int_or_percent,
+       weights=st.lists(st.integers(1, 100), min_size=1, max_size=3),
+       seed=st.integers(0, 2**32 - 1))
+def test_basic_canary_stays_within_replicas_plus_surge(replicas, surge, unavailable, weights,
+                                                       seed) -> None:
+    if surge in (0, "0%") and unavailable in (0, "0%"):
+        unavailable = 1  # Argo refuses both zero
+    steps: list[dict] = []
+    for weight in weights:
+        steps += [{"setWeight": weight}, {"pause": {"duration": 5}}]
+    scenario = sd.load_scenario({
+        "name": "basic", "duration": 90, "deployment": {"replicas": replicas},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": 10}}, "release": {"at": 5},
+        "strategies": {"c": {"type": "Canary", "trafficRouting": "replicas", "steps": steps,
+                             "maxSurge": surge, "maxUnavailable": unavailable}}})
+    result = sd.run(scenario, seed=seed)
+    max_surge, _ = fenceposts(surge, unavailable, replicas)
+    sums = _spec_sums_after_each_pass(result.events, {"v1": replicas, "v2": 0})
+    assert all(total <= replicas + max_surge for total in sums), (sums, max_surge)
+
+
+@given(replicas=st.integers(1, 10), weight=st.integers(1, 100), seed=st.integers(0, 2**32 - 1))
+def test_weighted_canary_keeps_stable_full_and_never_exceeds_twice(replicas, weight,
+                                                                    seed) -> None:
+    scenario = sd.load_scenario({
+        "name": "weighted", "duration": 60, "deployment": {"replicas": replicas},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": 10}}, "release": {"at": 5},
+        "strategies": {"c": {"type": "Canary", "scaleDownDelaySeconds": 5,
+                             "steps": [{"setWeight": weight}, {"pause": {"duration": 5}}]}}})
+    result = sd.run(scenario, seed=seed)
+    scales = result.events[result.events.kind == "scale"]
+    assert list(scales[scales.version == "v1"].replicas) == [0]  # full until promoted
+    sums = _spec_sums_after_each_pass(result.events, {"v1": replicas, "v2": 0})
+    assert max(sums) == 2 * replicas  # promotion scales the canary to full size beside stable
+    first_canary = scales[scales.version == "v2"].replicas.iloc[0]
+    assert first_canary == -(-weight * replicas // 100)  # ceil(weight · n / 100), Argo A13

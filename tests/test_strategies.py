@@ -31,14 +31,18 @@ def test_kubernetes_docs_sequence_three_replicas_default_surge() -> None:
     result = sd.run(s)
     assert scales(result) == [("v2", 1), ("v1", 2), ("v2", 2), ("v1", 1), ("v2", 3), ("v1", 0)]
     assert result.summary["outcome"] == "completed"
-    assert result.summary["peak_pods"] >= 4
+    # replicas + surge = 3 + ceil(0.75) = 4 exactly (old pods drain at once: no lingering)
+    assert result.summary["peak_pods"] == 4
 
 
 def test_first_pass_creates_new_and_scales_old_when_budget_allows() -> None:
     # 10 replicas, surge 3, unavailable 2: the new ReplicaSet is created at 3 and, in the same
     # pass, old goes to 8 (budget 13 − 8 − 3 = 2); the next pass brings new to 5.
     s = scenario(deployment={"replicas": 10}, strategies={"r": {"type": "RollingUpdate"}})
-    assert scales(sd.run(s))[:3] == [("v2", 3), ("v1", 8), ("v2", 5)]
+    result = sd.run(s)
+    assert scales(result)[:3] == [("v2", 3), ("v1", 8), ("v2", 5)]
+    assert result.summary["peak_pods"] == 10 + 3  # replicas + ceil(25 % of 10)
+    assert result.summary["peak_pods_scheduled"] == 13
 
 
 def test_rolling_update_never_ready_release_stalls_without_rollback() -> None:
