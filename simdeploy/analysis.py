@@ -52,7 +52,9 @@ class HealthWatch:
                 return
             requests, failed = self.ctx.recorder.new_version_window(env.now - gate.window,
                                                                     env.now)
-            if requests >= gate.min_requests and failed > gate.max_error_rate * requests:
+            # the fraction, not failed > rate × requests: 0.29 × 100 is 28.999999999999996 in
+            # floating point, which would fail a window of exactly 29 failures in 100
+            if requests >= gate.min_requests and failed / requests > gate.max_error_rate:
                 self.failed = True
                 self.ctx.recorder.event(
                     "analysis_failed", self.ctx.scenario.release.new.name, 0,
