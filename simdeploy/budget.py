@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 
 from simdeploy.errors import RunTooLargeError
-from simdeploy.scenario import Schedule, Scenario
+from simdeploy.scenario import Scenario, Schedule
 
 __all__ = [
     "MAX_BATCH_SECONDS",
@@ -207,7 +207,7 @@ def _count(value: float) -> str:
 def _bytes(value: float) -> str:
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if value >= size:
-            return f"{value / size:,.3g} {unit}" if value < 1e6 * size else f"{value / size:.2g} {unit}"
+            return f"{value / size:,.3g} {unit}"
     return f"{value / 2**10:.3g} KiB"
 
 

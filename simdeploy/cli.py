@@ -190,9 +190,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from simdeploy.compare import compare, summary_by_strategy
-
     from simdeploy.budget import check_batch_size
+    from simdeploy.compare import compare, summary_by_strategy
 
     scenario = _load(args.file, args.force)
     seed = scenario.seed if args.seed is None else args.seed

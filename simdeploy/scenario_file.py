@@ -94,7 +94,7 @@ def read_yaml(path: Path, where: str) -> Any:
     except UnicodeDecodeError:
         raise ScenarioError(where, None, "not a UTF-8 text file") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"
@@ -171,9 +171,7 @@ def _path(error: Mapping[str, Any], data: Any) -> str:
         elif isinstance(data, Mapping) and item in data:
             parts = _join(parts, (str(item),))
             data = data[item]
-        elif item == "[key]":
-            break
-        elif not isinstance(data, (Mapping, list)):
+        elif item == "[key]" or not isinstance(data, (Mapping, list)):
             break
         elif kind in ("extra_forbidden", "missing") and last:
             parts = _join(parts, (str(item),))

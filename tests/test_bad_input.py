@@ -166,7 +166,8 @@ def test_strategy_names_that_cannot_be_file_names(tiny_mapping: dict[str, Any],
     tiny_mapping["strategies"] = {name: {"type": "Recreate"}}
     error = _error(tiny_mapping)
     assert error.problem.startswith("a strategy name is 1 to 63 letters, digits")
-    assert "\x00" not in str(error) and "\t" not in str(error)
+    assert "\x00" not in str(error)
+    assert "\t" not in str(error)
 
 
 @pytest.mark.parametrize("name", ["rolling", "blue-green", "canary_5.v2", "A" * 63, "0"])

@@ -36,7 +36,9 @@ def test_help_has_no_markup_and_shows_defaults(command: list[str],
         main([*command, "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    assert "``" not in text and ":func:" not in text and ":mod:" not in text
+    assert "``" not in text
+    assert ":func:" not in text
+    assert ":mod:" not in text
     if command in (["compare"], ["report"]):
         assert "runs per strategy (default: 1)" in text
     if command == ["report"]:

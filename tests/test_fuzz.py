@@ -37,7 +37,7 @@ MEMORY_CAP_BYTES = 3 * 2**30
 TIMEOUT_S = 30
 
 
-class _TimedOut(Exception):
+class _TimedOutError(Exception):
     pass
 
 
@@ -45,7 +45,7 @@ class _TimedOut(Exception):
 def _limits(seconds: int) -> Iterator[None]:
     """An alarm after ``seconds`` and an address-space cap, both lifted afterwards."""
     def alarm(_signum: int, _frame: Any) -> None:
-        raise _TimedOut(f"no answer within {seconds} s")
+        raise _TimedOutError(f"no answer within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, alarm)
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -73,7 +73,8 @@ def _check_one_line(code: int, err: str, file: Path) -> None:
     assert "Traceback" not in err
     if code == 2:
         lines = err.splitlines()
-        assert len(lines) == 1 and err.endswith("\n"), err
+        assert len(lines) == 1, err
+        assert err.endswith("\n"), err
         assert lines[0].startswith(f"simdeploy: {file}: "), err
     else:
         assert err == ""
@@ -304,8 +305,10 @@ def test_broken_arguments_give_one_line(tmp_path: Path, capsys: pytest.CaptureFi
             code = main(argv)
         except SystemExit as exit_:  # argparse's usage errors
             code = exit_.code
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert code == 2, err
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert err.startswith("simdeploy: ") and expected in err, err
+    assert "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("simdeploy: "), err
+    assert expected in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

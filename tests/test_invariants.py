@@ -3,7 +3,6 @@ determinism, and common random numbers across strategies."""
 
 from __future__ import annotations
 
-
 import pandas as pd
 from builders import merge
 from hypothesis import given
@@ -291,7 +290,8 @@ def test_sigkill_fails_everything_the_pod_still_holds(case, seed) -> None:
     assert ((killed.end_s - killed.arrival_s) < service_s).all()
     if scenario.strategies["s"].type == "Recreate":  # only the old pods are ever deleted
         assert (killed.version == "v1").all()
-    assert requests.id.is_unique and len(requests) == result.summary["requests_total"]
+    assert requests.id.is_unique
+    assert len(requests) == result.summary["requests_total"]
 
 
 def _spec_sums_after_each_pass(events: pd.DataFrame, start: dict[str, int]) -> list[int]:

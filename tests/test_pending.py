@@ -1,4 +1,4 @@
-"""Pending pods: existing pods not yet bound to a node hold no resources, and are their own figure."""
+"""Pending pods: not yet bound to a node, they hold no resources, and are their own figure."""
 
 from __future__ import annotations
 

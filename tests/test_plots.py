@@ -402,7 +402,7 @@ def test_capacity_figures_count_scheduled_pods_and_show_pending_apart() -> None:
     assert "extra cost" not in titles  # the scenario does not price pods
     scheduled = [p.get_height() for p in _bars(_panel(fig, "peak scheduled pods")).patches]
     assert scheduled == [4, 4]  # the capacity, for both strategies
-    assert [p.get_height() for p in _bars(_panel(fig, "peak Pending pods")).patches][0] == 4
+    assert next(p.get_height() for p in _bars(_panel(fig, "peak Pending pods")).patches) == 4
     extra = _bars(_panel(fig, "extra scheduled pod-seconds")).patches
     assert extra[0].get_height() == 0  # the green fleet never ran: no extra capacity held
     (ax,) = plots.plot_tradeoff(table).axes
@@ -550,7 +550,10 @@ def test_tradeoff_labels_never_overlap(layout: list[tuple[float, float]]) -> Non
     boxes, frame = _label_boxes(fig)
     assert len(boxes) == len(CROWD)
     for i, a in enumerate(boxes):
-        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        assert frame.x0 <= a.x0
+        assert a.x1 <= frame.x1
+        assert frame.y0 <= a.y0
+        assert a.y1 <= frame.y1
         for b in boxes[i + 1:]:
             assert not a.overlaps(b), (a, b)
     ax = fig.axes[0]
@@ -644,5 +647,5 @@ def test_counts_are_labelled_as_integers() -> None:
     (ax,) = plots.plot_tradeoff(table).axes
     ax.figure.draw_without_rendering()
     assert all(float(t).is_integer() for t in ax.get_yticks())  # users_with_errors: a count
-    assert COUNT_COLUMNS >= {"peak_pods_pending", "peak_pods_scheduled"}
+    assert {"peak_pods_pending", "peak_pods_scheduled"} <= COUNT_COLUMNS
     assert "pending_pod_seconds" not in COUNT_COLUMNS

@@ -147,7 +147,9 @@ def test_an_earlier_report_is_replaced_but_not_what_the_user_added(one_strategy,
     assert not (out / "figures" / "timeline-old.png").exists()  # ours: replaced
     assert (out / "report.html").exists()
     files = json.loads((out / "meta.json").read_text())["files"]
-    assert "NOTES.md" not in files and "report.html" in files and "meta.json" in files
+    assert "NOTES.md" not in files
+    assert "report.html" in files
+    assert "meta.json" in files
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
     assert out.stat().st_mode & 0o055 == 0o055 & ~_umask()  # readable by others, as umask allows
 

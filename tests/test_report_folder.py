@@ -53,7 +53,8 @@ def test_a_symlink_is_never_replaced(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["report", str(scenario), "--out", str(link), "--quiet"]) == 2
     assert capsys.readouterr().err == (
         f"simdeploy: {link}: --out: is a symbolic link: not replacing it\n")
-    assert link.is_symlink() and (target / "thesis.txt").read_text() == "precious"
+    assert link.is_symlink()
+    assert (target / "thesis.txt").read_text() == "precious"
     assert sorted(p.name for p in target.iterdir()) == ["thesis.txt"]
 
 
@@ -64,7 +65,7 @@ def test_a_user_file_where_the_report_would_write_is_refused_before_running(
     assert main(["report", str(scenario), "--out", str(out), "--quiet"]) == 0
     capsys.readouterr()
     (out / "timeline.parquet").write_text("the user's own table")
-    with pytest.raises(ReportPathError, match="holds timeline.parquet"):
+    with pytest.raises(ReportPathError, match=r"holds timeline\.parquet"):
         write_report(sd.load_scenario(scenario), out, timeline_format="parquet")
     assert (out / "timeline.parquet").read_text() == "the user's own table"
 
@@ -82,7 +83,9 @@ def test_stale_folders_of_killed_runs_are_removed_saying_so(tmp_path: Path) -> N
     alive.mkdir()
     said: list[str] = []
     write_report(scenario, out, notice=said.append)
-    assert not stale.exists() and other.exists() and alive.exists()
+    assert not stale.exists()
+    assert other.exists()
+    assert alive.exists()
     assert said == [f"removed {stale}, left by an interrupted run"]
 
 
@@ -180,7 +183,8 @@ def test_interrupt_and_terminate_leave_nothing_behind(tmp_path: Path, sig: int, 
     assert child.returncode == code
     assert stderr == line + "\n"
     assert stdout == ""
-    assert _hidden(tmp_path) == [] and not out.exists()
+    assert _hidden(tmp_path) == []
+    assert not out.exists()
 
 
 def test_sigkill_leftovers_are_cleaned_by_the_next_run(tmp_path: Path) -> None:

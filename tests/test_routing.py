@@ -9,6 +9,7 @@ choices among k pods, or the router weight itself.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -148,7 +149,7 @@ def _versions_by_user(rows: pd.DataFrame) -> pd.Series:
 
 
 def _changes(versions: list[str]) -> int:
-    return sum(a != b for a, b in zip(versions, versions[1:], strict=False))
+    return sum(a != b for a, b in itertools.pairwise(versions))
 
 
 def test_sticky_users_change_version_at_most_once_during_a_rolling_update() -> None:

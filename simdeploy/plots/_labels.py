@@ -18,6 +18,7 @@ that placing them cannot move the axes they were measured in.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -209,7 +210,7 @@ def place_labels(
         display = ax.transData.transform(np.asarray(line, dtype=float).reshape(-1, 2))
         segments += [
             ((float(a[0]), float(a[1])), (float(b[0]), float(b[1])))
-            for a, b in zip(display[:-1], display[1:])
+            for a, b in itertools.pairwise(display)
             if np.isfinite([a, b]).all()
         ]
     candidates = _candidates()
