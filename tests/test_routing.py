@@ -46,7 +46,8 @@ def service(policy: str, pods: list[StubPod], *, stickiness: str = "none",
     svc = Service(simpy.Environment(), 2, policy, stickiness,
                   uniform_stream(np.random.default_rng(99)), np.random.default_rng(seed),
                   n_users, StubRecorder())  # type: ignore[arg-type]
-    svc.add_endpoints(pods)  # type: ignore[arg-type]
+    for pod in pods:
+        svc.add_endpoint(pod)  # type: ignore[arg-type]
     return svc
 
 
