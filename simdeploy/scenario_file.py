@@ -227,18 +227,15 @@ def _problem(error: Mapping[str, Any]) -> str:
         return f"must be one of {ctx.get('expected_tags', '?')}, got {shown(ctx.get('tag'))}"
     if kind == "union_tag_not_found":
         return "is missing (it says which kind this is)"
-    if kind in ("too_short", "too_long"):
-        size = ctx.get("min_length" if kind == "too_short" else "max_length")
-        if kind == "too_short" and size == 1:
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        short = kind.endswith("too_short")
+        size = ctx.get("min_length" if short else "max_length")
+        if short and size == 1:
             return "must not be empty"
-        word = "at least" if kind == "too_short" else "at most"
+        word = "at least" if short else "at most"
+        if kind.startswith("string"):
+            return f"must be {word} {size} characters long"
         return f"must have {word} {size} item{'s' if size != 1 else ''}"
-    if kind in ("string_too_short", "string_too_long"):
-        size = ctx.get("min_length" if kind == "string_too_short" else "max_length")
-        if kind == "string_too_short" and size == 1:
-            return "must not be empty"
-        word = "at least" if kind == "string_too_short" else "at most"
-        return f"must be {word} {size} characters long"
     if kind == "string_pattern_mismatch":
         return f"does not match the pattern {ctx.get('pattern')}{got}"
     if kind in _KIND_WORDS:
