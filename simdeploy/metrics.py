@@ -6,7 +6,6 @@ a number or a DataFrame, so every metric can be tested on hand-built inputs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +16,6 @@ from simdeploy.records import OK, OUTCOMES, UNFINISHED
 __all__ = [
     "SUMMARY_KEYS",
     "extra_pod_seconds",
-    "latency_percentiles_ms",
     "peak",
     "pending_changes",
     "requests_failed",
@@ -98,14 +96,6 @@ def requests_failed(outcomes: Sequence[int]) -> int:
     return sum(count for i, count in enumerate(outcomes) if i not in (OK, UNFINISHED))
 
 
-def latency_percentiles_ms(latencies_s: Sequence[float], qs: Sequence[float]) -> list[float]:
-    """Percentiles (0–100) of the successful requests' latency, milliseconds; NaN if none."""
-    if len(latencies_s) == 0:
-        return [math.nan for _ in qs]
-    values = np.percentile(np.asarray(latencies_s), list(qs)) * 1000.0
-    return [float(v) for v in values]
-
-
 def outcome_counts(outcomes: Sequence[int]) -> dict[str, int]:
     """``requests_<outcome>`` → count, for every outcome."""
     return {f"requests_{name}": int(outcomes[i]) for i, name in enumerate(OUTCOMES)}
@@ -119,8 +109,8 @@ def events_frame(events: Sequence[tuple]) -> pd.DataFrame:
 
 def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[int]],
                    failed_by_bin: Sequence[Sequence[int]],
-                   no_endpoint_by_bin: Sequence[Sequence[int]], latencies_s: Sequence[float],
-                   latency_keys: Sequence[int], version_names: Sequence[str],
+                   no_endpoint_by_bin: Sequence[Sequence[int]],
+                   p99_ms_by_bin: Sequence[Sequence[float]], version_names: Sequence[str],
                    sample_interval_s: float) -> pd.DataFrame:
     """One row per sample interval and version: pod states, endpoints, requests, failures.
 
@@ -141,12 +131,6 @@ def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[
     frame["requests"] = [requests_by_bin[v][k] for v, k in zip(version_index, index)]
     frame["failed"] = [failed_by_bin[v][k] for v, k in zip(version_index, index)]
     frame["no_endpoint"] = [no_endpoint_by_bin[v][k] for v, k in zip(version_index, index)]
-    n_versions = len(version_names)
-    if len(latencies_s):
-        p99 = (pd.Series(np.asarray(latencies_s) * 1000.0)
-               .groupby(np.asarray(latency_keys)).quantile(0.99))
-        frame["latency_p99_ms"] = p99.reindex(index * n_versions + version_index).to_numpy()
-    else:
-        frame["latency_p99_ms"] = np.nan
+    frame["latency_p99_ms"] = [p99_ms_by_bin[v][k] for v, k in zip(version_index, index)]
     frame["version"] = pd.Categorical.from_codes(version_index, categories=list(version_names))
     return frame

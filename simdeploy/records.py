@@ -8,8 +8,9 @@ as a step function: the time of each change and the new level.
 from __future__ import annotations
 
 import math
-from array import array
 from typing import TYPE_CHECKING
+
+from simdeploy.latency import LatencyRecorder
 
 if TYPE_CHECKING:
     import simpy
@@ -51,10 +52,8 @@ class Recorder:
         looks at (requests that found no endpoint never reached the version)."""
         self.new_failed_fine = [0] * n_fine
         self.outcomes = [0] * len(OUTCOMES)
-        self.latencies_s = array("d")
-        """Response time of every successful request (packed doubles, not Python floats)."""
-        self.latency_keys = array("q")
-        """For each latency: its sample interval × number of versions + its version."""
+        self.latency = LatencyRecorder(n_versions, n_bins)
+        """Successful responses' latencies: per-interval p99 and a whole-run histogram."""
         self.user_seen = bytearray(n_users)
         self.user_exposed_new = bytearray(n_users)
         self.user_errored = bytearray(n_users)

@@ -111,6 +111,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     env.run(until=duration)
     workload.finish()
     service.close(duration)
+    recorder.latency.close()
 
     # collect
     # Not finished by the end of the run is "stalled"; whether Kubernetes would already say
@@ -120,7 +121,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
                  if rollout.finished_at is not None else math.nan)
     total = workload.requests_total
     failed = metrics.requests_failed(recorder.outcomes)
-    p50, p99 = metrics.latency_percentiles_ms(recorder.latencies_s, (50, 99))
+    p50, p99 = recorder.latency.percentiles_ms((50, 99))
     extra = metrics.extra_pod_seconds(recorder.pod_counts, replicas, duration)
     extra_scheduled = metrics.extra_pod_seconds(recorder.scheduled_counts, replicas, duration)
     pending = metrics.pending_changes(recorder.pod_counts, recorder.scheduled_counts)
@@ -149,8 +150,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,
                                       recorder.failed_by_bin, recorder.no_endpoint_by_bin,
-                                      recorder.latencies_s,
-                                      recorder.latency_keys,
+                                      recorder.latency.p99_ms,
                                       [v.name for v in versions], scenario.sample_interval)
     requests = None
     if recorder.requests is not None:

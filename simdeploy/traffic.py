@@ -113,7 +113,6 @@ class Workload:
         self._error_rate = [v.error_rate for v in versions]
         self._coin = uniform_stream(rng_errors)
         self._inv_dt = 1.0 / recorder.sample_interval_s
-        self._n_versions = len(versions)
         self._times: list[float] = []
         self._users: list[int] = []
         self._pos = 0
@@ -188,8 +187,11 @@ class Workload:
         else:
             rec = self.recorder
             rec.outcomes[OK] += 1
-            rec.latencies_s.append(latency)
-            rec.latency_keys.append(int(now * self._inv_dt) * self._n_versions + version)
+            latencies = rec.latency
+            k = int(now * self._inv_dt)
+            if k != latencies.bin:  # responses complete in time order: the interval is over
+                latencies.roll(k)
+            latencies.current[version].append(latency)
             if version == self.new_version:
                 rec.user_exposed_new[req[1]] = 1
             if self._log is not None:
