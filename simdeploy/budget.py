@@ -8,8 +8,7 @@ alone, and a run beyond the limits below is refused with the estimate in the mes
 soft limits may be passed on purpose (``force=True``, ``--force`` on the command line); the
 memory the machine has may not.
 
-The per-item byte costs were measured on CPython 3.11 (records of a run, the timeline frame,
-and pandas' per-bin percentiles at the end, which dominate per request).
+The per-item byte costs were measured on CPython 3.11 (peak RSS of runs of growing size).
 """
 
 from __future__ import annotations
@@ -42,8 +41,9 @@ MAX_MEMORY_BYTES = 4 * 2**30
 MAX_BATCH_SECONDS = 4 * 3600
 """Estimated wall time of all the runs of one command (``compare``, ``report``)."""
 
-_BYTES_PER_REQUEST = 100
-"""Latency and its key (16 B), and pandas' per-bin percentile pass at the end."""
+_BYTES_PER_REQUEST = 40
+"""Measured peak growth per simulated request (latencies are streamed, see simdeploy.latency;
+what remains is the event heap and allocator slack), with a margin."""
 _BYTES_PER_KEPT_REQUEST = 300
 """``keep_requests``: a tuple per request, then a DataFrame row."""
 _BYTES_PER_USER = 60
