@@ -15,16 +15,28 @@ the grace period is cut off at it, and SIGTERM then still gets 2 s before SIGKIL
 the proxies still send to a pod that no longer accepts connections fail; requests cut by
 SIGKILL fail. A terminating pod keeps its slot on the cluster until it exits, but the
 controllers stop counting it at once.
+
+Every cost here is per pod change, not per pod: runs must scale linearly in replicas (a
+Deployment of 10,000 pods is rare but real). A ReplicaSet keeps its status counts
+(``status.replicas``, ``readyReplicas``, ``availableReplicas``) up to date as its pods change,
+the way the ReplicaSet controller's ``calculateStatus`` reports them (``kubernetes
+pkg/controller/replicaset/replica_set_utils.go``), rather than recounting its pods whenever a
+controller looks; the counts change only in this module, the one writer of a pod's
+``ready``, ``available`` and ``deleted_at``. A scale-down picks its victims from a heap kept in
+deletion-rank order instead of sorting every pod, and removing a pod from its ReplicaSet or
+from the pending queue does not search a list.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import Timeout
 
 from simdeploy.distributions import Sampler
 
@@ -40,6 +52,18 @@ MIN_TERM_TO_KILL_S = 2.0
 """SIGTERM always gets at least 2 s before SIGKILL, even when preStop used up the grace period
 (``kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer``,
 ``minimumGracePeriodInSeconds``)."""
+
+
+def _call_at(event: Timeout) -> None:
+    """Timeout callback of :meth:`Cluster._at`: the value is (action, pod, epoch)."""
+    action, pod, epoch = event._value
+    action(pod, epoch)
+
+
+def _call_with(event: Timeout) -> None:
+    """Timeout callback: the value is (function, argument)."""
+    function, argument = event._value
+    function(argument)
 
 
 def ready_offset(warmup_s: float, initial_delay_s: float, period_s: float,
@@ -72,20 +96,26 @@ class Pod:
         "inflight",
         "name",
         "queue",
+        "rank_stamp",
         "ready",
         "ready_at",
         "replica_set",
         "restarts",
         "scheduled",
+        "serial",
         "started",
         "started_at",
         "version",
         "wanted_in_view",
     )
 
-    def __init__(self, name: str, replica_set: ReplicaSet, now: float) -> None:
+    def __init__(self, name: str, replica_set: ReplicaSet, now: float, serial: int) -> None:
         self.name = name
         self.replica_set = replica_set
+        self.serial = serial
+        """Creation order within the ReplicaSet (ties of :meth:`deletion_rank` go by it)."""
+        self.rank_stamp = 0
+        """Bumped when the pod gets a new deletion-order heap entry; older ones are stale."""
         self.version = replica_set.version
         self.created_at = now
         self.scheduled = False
@@ -120,15 +150,28 @@ class Pod:
 
 
 class ReplicaSet:
-    """A ReplicaSet: desired replicas (spec) and the pods it owns, of one version."""
+    """A ReplicaSet: desired replicas (spec), the pods it owns, of one version, and its status.
+
+    The status counts are kept by :class:`Cluster` as pod flags change, so reading them is
+    O(1) however many pods there are; ``pods`` is an insertion-ordered set (a dict with None
+    values): iteration is in creation order and removal does not search.
+    """
 
     def __init__(self, cluster: Cluster, version: int, revision: int) -> None:
         self.cluster = cluster
         self.version = version
         self.revision = revision
         self.spec = 0
-        self.pods: list[Pod] = []
+        self.pods: dict[Pod, None] = {}
+        """The pods that exist (Terminating included), oldest first."""
         self._serial = 0
+        self._active = 0
+        self._unscheduled = 0
+        self._ready = 0
+        self._available = 0
+        self._ranks: list[tuple[tuple, int, int, Pod]] = []
+        """Heap of (deletion rank, serial, stamp, pod), the rank a lower bound of the pod's;
+        entries whose stamp is no longer the pod's, or whose pod is being deleted, are stale."""
 
     @property
     def name(self) -> str:
@@ -138,17 +181,25 @@ class ReplicaSet:
     @property
     def status_replicas(self) -> int:
         """Pods that exist and are not terminating (``controller_utils.go IsPodActive``)."""
-        return sum(1 for p in self.pods if p.deleted_at is None)
+        return self._active
 
     @property
     def ready(self) -> int:
         """Ready pods not being deleted."""
-        return sum(1 for p in self.pods if p.ready and p.deleted_at is None)
+        return self._ready
 
     @property
     def available(self) -> int:
         """Pods Ready for at least minReadySeconds, not being deleted."""
-        return sum(1 for p in self.pods if p.available and p.deleted_at is None)
+        return self._available
+
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """(pods, Pending, Ready, available, Terminating) now, without a pass over the pods.
+
+        Pods include Pending and Terminating ones; Ready and available count live pods only.
+        """
+        pods = len(self.pods)
+        return (pods, self._unscheduled, self._ready, self._available, pods - self._active)
 
     def scale(self, replicas: int, reason: str = "") -> None:
         """Set spec.replicas and let the ReplicaSet controller create or delete pods."""
@@ -158,10 +209,9 @@ class ReplicaSet:
             return
         self.spec = replicas
         self.cluster.recorder.event("scale", self.name, replicas, reason)
-        active = [p for p in self.pods if p.deleted_at is None]
-        surplus = len(active) - replicas
+        surplus = self._active - replicas
         if surplus > 0:
-            for pod in sorted(active, key=Pod.deletion_rank)[:surplus]:
+            for pod in self._lowest_ranked(surplus):
                 self.cluster.delete_pod(pod)
         for _ in range(-surplus):
             self.cluster.create_pod(self)
@@ -171,6 +221,48 @@ class ReplicaSet:
         """A unique pod name within this ReplicaSet."""
         self._serial += 1
         return f"{self.name}-r{self.revision}-{self._serial}"
+
+    # -- deletion order -----------------------------------------------------------------------
+
+    def rank_lowered(self, pod: Pod) -> None:
+        """``pod`` is new, or its deletion rank went down (not Ready any more, restarted).
+
+        Each active pod has one valid heap entry, whose rank is at most the pod's own: a rank
+        that goes up (scheduled, started, Ready) needs nothing now, as its entry is put back at
+        its current rank when it reaches the top. A rank that goes down must move up at once.
+        """
+        pod.rank_stamp += 1
+        heapq.heappush(self._ranks, (pod.deletion_rank(), pod.serial, pod.rank_stamp, pod))
+        if len(self._ranks) > 2 * self._active + 64:
+            self._compact_ranks()
+
+    def _compact_ranks(self) -> None:
+        """Drop the stale entries (amortised O(1) per push: the heap stays O(active pods))."""
+        self._ranks = [entry for entry in self._ranks
+                       if entry[3].deleted_at is None and entry[2] == entry[3].rank_stamp]
+        heapq.heapify(self._ranks)
+
+    def _lowest_ranked(self, count: int) -> list[Pod]:
+        """The ``count`` active pods to delete first, in order.
+
+        The same pods, in the same order, as sorting the active pods by
+        :meth:`Pod.deletion_rank` (a stable sort: ties go by creation order, the serial here),
+        which is what the ReplicaSet controller does on every scale-down (``kubernetes
+        pkg/controller/replicaset/replica_set.go getPodsToDelete``); sorting them all here made
+        each scale-down O(pods). They are taken off the heap: the caller deletes them.
+        """
+        chosen: list[Pod] = []
+        ranks = self._ranks
+        while len(chosen) < count:
+            rank, serial, stamp, pod = heapq.heappop(ranks)
+            if pod.deleted_at is not None or stamp != pod.rank_stamp:
+                continue  # stale
+            current = pod.deletion_rank()
+            if current != rank:  # it went up since: back in at its current rank
+                heapq.heappush(ranks, (current, serial, stamp, pod))
+                continue
+            chosen.append(pod)
+        return chosen
 
 
 class Cluster:
@@ -253,22 +345,31 @@ class Cluster:
     # -- creation -----------------------------------------------------------------------------
 
     def start_steady(self, rs: ReplicaSet, replicas: int) -> None:
-        """Put ``replicas`` pods of ``rs`` in place at time 0: running, Ready, in the view."""
+        """Put ``replicas`` pods of ``rs`` in place at time 0: running, Ready, in the view.
+
+        The endpoints reach the Service in one batch (one pool rebuild, not one per pod).
+        """
         rs.spec = replicas
+        pods = []
         for _ in range(replicas):
             pod = self._add_pod(rs)
-            pod.scheduled = pod.started = pod.ready = pod.available = pod.accepting = True
+            pod.scheduled = pod.started = pod.accepting = True
+            self._set_readiness(pod, True, True)
             pod.started_at = pod.ready_at = self.env.now - 3600.0
+            rs.rank_lowered(pod)
             self.occupying += 1
             pod.in_view = pod.wanted_in_view = True
-            self.service.add_endpoint(pod)
+            pods.append(pod)
             unhealthy_after = self._unhealthy_after[pod.version]
             if unhealthy_after is not None:
                 self._at(unhealthy_after.next(), self._on_unhealthy, pod)
+        self.service.add_endpoints(pods)
 
     def _add_pod(self, rs: ReplicaSet) -> Pod:
-        pod = Pod(rs.new_pod_name(), rs, self.env.now)
-        rs.pods.append(pod)
+        name = rs.new_pod_name()
+        pod = Pod(name, rs, self.env.now, rs._serial)
+        rs.pods[pod] = None
+        rs._active += 1
         self.pod_count += 1
         self.recorder.pod_count(self.env.now, self.pod_count)
         return pod
@@ -276,26 +377,49 @@ class Cluster:
     def create_pod(self, rs: ReplicaSet) -> Pod:
         """A new Pending pod; it starts once the cluster has room for it."""
         pod = self._add_pod(rs)
+        rs._unscheduled += 1
+        rs.rank_lowered(pod)
         self.pending.append(pod)
         self._schedule_pending()
         return pod
+
+    def _set_readiness(self, pod: Pod, ready: bool, available: bool) -> None:
+        """The one place that sets ``pod.ready`` and ``pod.available``; keeps the counts."""
+        if pod.deleted_at is None:  # a terminating pod is no longer counted
+            rs = pod.replica_set
+            rs._ready += ready - pod.ready
+            rs._available += available - pod.available
+        pod.ready = ready
+        pod.available = available
 
     def _has_room(self) -> bool:
         return self.capacity_pods is None or self.occupying < self.capacity_pods
 
     def _schedule_pending(self) -> None:
+        """Bind waiting pods in creation order while there is room.
+
+        A pod deleted while Pending stays in the queue (removing it would search the queue)
+        and is skipped here.
+        """
         while self.pending and self._has_room():
             pod = self.pending.popleft()
+            if pod.deleted_at is not None:
+                continue
             self.occupying += 1
             self.recorder.scheduled_count(self.env.now, self.occupying)
             pod.scheduled = True
+            pod.replica_set._unscheduled -= 1
             delay = self._scheduling.next() + self._container_start[pod.version].next()
             self._at(delay, self._on_started, pod)
 
     def _at(self, delay: float, action: Callable[[Pod, int], None], pod: Pod) -> None:
-        """Run ``action(pod, epoch)`` after ``delay``; the epoch lets it see a restart."""
-        epoch = pod.epoch
-        self.env.timeout(delay).callbacks.append(lambda _e: action(pod, epoch))
+        """Run ``action(pod, epoch)`` after ``delay``; the epoch lets it see a restart.
+
+        The call rides on the timeout's value, not in a closure: a lambda and its cells are
+        four more objects per timer for the garbage collector to trace, and a rollout of n
+        pods keeps O(n) timers pending.
+        """
+        Timeout(self.env, delay, (action, pod, pod.epoch)).callbacks.append(_call_at)
 
     def _stale(self, pod: Pod, epoch: int) -> bool:
         return pod.deleted_at is not None or pod.epoch != epoch
@@ -325,14 +449,12 @@ class Cluster:
     def _on_ready(self, pod: Pod, epoch: int) -> None:
         if self._stale(pod, epoch):
             return
-        pod.ready = True
         pod.ready_at = self.env.now
-        self._want_in_view(pod, True)
         min_ready = self.deployment.min_ready_seconds
+        self._set_readiness(pod, True, pod.available or min_ready <= 0)
+        self._want_in_view(pod, True)
         if min_ready > 0:
             self._at(min_ready, self._on_available, pod)
-        else:
-            pod.available = True
         unhealthy_after = self._unhealthy_after[pod.version]
         if unhealthy_after is not None:
             self._at(unhealthy_after.next(), self._on_unhealthy, pod)
@@ -340,13 +462,13 @@ class Cluster:
 
     def _on_available(self, pod: Pod, epoch: int) -> None:
         if not self._stale(pod, epoch) and pod.ready:
-            pod.available = True
+            self._set_readiness(pod, True, True)
             self.notify()
 
     def _want_in_view(self, pod: Pod, wanted: bool) -> None:
         """Ask the proxies to add or drop the endpoint; they apply the latest wish, late."""
         pod.wanted_in_view = wanted
-        self.service.propagate(lambda: self._apply_view(pod))
+        self.service.propagate(self._apply_view, pod)
 
     def _apply_view(self, pod: Pod) -> None:
         if pod.wanted_in_view and not pod.in_view and not pod.gone:
@@ -386,8 +508,8 @@ class Cluster:
         """Readiness failed ``failureThreshold`` times: out of the endpoints, not available."""
         if self._stale(pod, epoch) or not pod.ready:
             return
-        pod.ready = False
-        pod.available = False
+        self._set_readiness(pod, False, False)
+        pod.replica_set.rank_lowered(pod)
         self._want_in_view(pod, False)
         self.notify()
 
@@ -405,6 +527,7 @@ class Cluster:
         pod.accepting = False
         pod.healthy = True
         pod.started = False
+        pod.replica_set.rank_lowered(pod)
         if self.workload is not None:
             self.workload.kill(pod)
         backoff = 0.0 if pod.restarts == 1 else min(10.0 * 2 ** (pod.restarts - 2), 300.0)
@@ -418,11 +541,11 @@ class Cluster:
         """Start the termination race: endpoint removal and preStop → SIGTERM → SIGKILL."""
         if pod.deleted_at is not None:
             return
+        self._set_readiness(pod, False, False)
         pod.deleted_at = self.env.now
-        pod.ready = False
-        pod.available = False
-        if not pod.scheduled:
-            self.pending.remove(pod)
+        pod.replica_set._active -= 1
+        if not pod.scheduled:  # still in self.pending: _schedule_pending skips it
+            pod.replica_set._unscheduled -= 1
             self._exit(pod)
             return
         self._want_in_view(pod, False)
@@ -432,8 +555,8 @@ class Cluster:
         grace = self.pod_spec.termination_grace_period_seconds
         term_at = min(self.pod_spec.pre_stop_seconds, grace)
         kill_at = max(grace, term_at + MIN_TERM_TO_KILL_S)
-        self.env.timeout(term_at).callbacks.append(lambda _e: self._sigterm(pod))
-        self.env.timeout(kill_at).callbacks.append(lambda _e: self._sigkill(pod))
+        Timeout(self.env, term_at, (self._sigterm, pod)).callbacks.append(_call_with)
+        Timeout(self.env, kill_at, (self._sigkill, pod)).callbacks.append(_call_with)
 
     def _sigterm(self, pod: Pod) -> None:
         if pod.gone:
@@ -462,7 +585,7 @@ class Cluster:
         if pod.scheduled:
             self.occupying -= 1
             self.recorder.scheduled_count(self.env.now, self.occupying)
-        pod.replica_set.pods.remove(pod)
+        del pod.replica_set.pods[pod]
         self.pod_count -= 1
         self.recorder.pod_count(self.env.now, self.pod_count)
         self._schedule_pending()
