@@ -41,14 +41,10 @@ def _sample(env: simpy.Environment, cluster: Cluster, service: Service, recorder
         if k:
             yield env.timeout(k * interval_s - env.now)
         rows = {v: [0, 0, 0, 0, 0] for v in range(n_versions)}
-        for rs in cluster.replica_sets:
+        for rs in cluster.replica_sets:  # the ReplicaSets' counters, not a pass over pods
             row = rows[rs.version]
-            for pod in rs.pods:
-                row[0] += 1
-                row[1] += not pod.scheduled
-                row[2] += pod.ready and pod.deleted_at is None
-                row[3] += pod.available and pod.deleted_at is None
-                row[4] += pod.deleted_at is not None
+            for i, count in enumerate(rs.counts()):
+                row[i] += count
         routed = service.routable_versions()
         for v in range(n_versions):
             endpoints = len(service.view[v]) if v in routed else 0
