@@ -44,6 +44,8 @@ MAX_BATCH_SECONDS = 4 * 3600
 _BYTES_PER_REQUEST = 40
 """Measured peak growth per simulated request (latencies are streamed, see simdeploy.latency;
 what remains is the event heap and allocator slack), with a margin."""
+_BYTES_PER_HELD_REQUEST = 150
+"""A request a pod holds (in flight or queued): its tuple, its timer, its queue slot."""
 _BYTES_PER_KEPT_REQUEST = 300
 """``keep_requests``: a tuple per request, then a DataFrame row."""
 _BYTES_PER_USER = 60
@@ -88,7 +90,13 @@ def estimate_run(scenario: Scenario, *, keep_requests: bool = False) -> RunEstim
     rows = (duration / scenario.sample_interval + 1) * n_versions
     pods = 3 * scenario.deployment.replicas
     per_request = _BYTES_PER_REQUEST + (_BYTES_PER_KEPT_REQUEST if keep_requests else 0)
-    memory = (requests * per_request + scenario.traffic.users * _BYTES_PER_USER
+    # Requests held at once (in flight or queued) cost memory until they end: at most what
+    # the pods can hold, and with an unbounded queue, in the worst case, every request.
+    queue = scenario.pod.queue_limit
+    held = requests if queue is None else min(
+        requests, 2 * scenario.deployment.replicas * (scenario.pod.workers + queue))
+    memory = (requests * per_request + held * _BYTES_PER_HELD_REQUEST
+              + scenario.traffic.users * _BYTES_PER_USER
               + rows * _BYTES_PER_TIMELINE_ROW + duration * _BYTES_PER_SIMULATED_SECOND
               + pods * _BYTES_PER_POD)
     wall = (_SECONDS_PER_RUN + requests / _REQUESTS_PER_WALL_SECOND + rows / 200_000

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from simdeploy.execution import execute
 from simdeploy.metrics import SUMMARY_KEYS
 from simdeploy.results import RunResult
 from simdeploy.scenario import Scenario
@@ -15,8 +17,12 @@ from simdeploy.simulation import run
 __all__ = [
     "COUNT_KEYS",
     "TABLE_COLUMNS",
+    "RunTask",
     "compare",
     "comparison_table",
+    "plan_runs",
+    "run_result",
+    "run_row",
     "runs",
     "summary_by_strategy",
     "summary_row",
@@ -71,6 +77,42 @@ def summary_row(replication: int, result: RunResult) -> dict[str, Any]:
             **result.summary}
 
 
+@dataclass(frozen=True)
+class RunTask:
+    """One run to make: it carries its seed, so its answer is the same wherever it runs."""
+
+    scenario: Scenario
+    strategy: str
+    replication: int
+    seed: int
+    force: bool = False
+
+
+def plan_runs(scenario: Scenario, strategies: Sequence[str] | None = None,
+              replications: int = 1, seed: int = 0, *, force: bool = False) -> list[RunTask]:
+    """The runs of a comparison: each strategy (in order) × replication ``r``, seed ``seed + r``.
+
+    Unknown strategy names fail here, before any run.
+    """
+    if replications < 1:
+        raise ValueError("replications must be >= 1")
+    names = list(scenario.strategies) if strategies is None else list(strategies)
+    for name in names:
+        scenario.strategy(name)
+    return [RunTask(scenario, name, r, seed + r, force) for name in names
+            for r in range(replications)]
+
+
+def run_row(task: RunTask) -> dict[str, Any]:
+    """Make one run; its row of the comparison table (a task for :func:`execute`)."""
+    return summary_row(task.replication, run_result(task))
+
+
+def run_result(task: RunTask) -> RunResult:
+    """Make one run; its whole result (a task for :func:`execute`)."""
+    return run(task.scenario, task.strategy, task.seed, force=task.force)
+
+
 def comparison_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Rows of :func:`summary_row` as the comparison table, identifier columns first."""
     frame = pd.DataFrame(list(rows))
@@ -80,7 +122,7 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
             seed: int = 0, *, progress: Callable[[int, int], None] | None = None,
-            force: bool = False) -> pd.DataFrame:
+            force: bool = False, jobs: int = 1, client: Any = None) -> pd.DataFrame:
     """Run each strategy ``replications`` times and return one row per run.
 
     Args:
@@ -91,28 +133,29 @@ def compare(scenario: Scenario, strategies: Sequence[str] | None = None, replica
         seed: the first replication's seed.
         progress: called with (runs done, runs in all) after each run.
         force: run even beyond the soft size limits of :mod:`simdeploy.budget`.
+        jobs: worker processes (see :mod:`simdeploy.execution`); 1 runs here. The table is
+            the same whatever the number.
+        client: a ``dask.distributed.Client`` to run on instead.
 
     Returns:
         Columns ``strategy, replication, seed`` then the summary keys.
     """
-    total = len(scenario.strategies if strategies is None else strategies) * replications
-    rows = []
-    for replication, result in runs(scenario, strategies, replications, seed, force=force):
-        rows.append(summary_row(replication, result))
-        if progress is not None:
-            progress(len(rows), total)
+    tasks = plan_runs(scenario, strategies, replications, seed, force=force)
+    rows = execute(run_row, tasks, jobs=jobs, client=client, progress=progress)
     return comparison_table(rows)
 
 
-def summary_by_strategy(table: pd.DataFrame) -> pd.DataFrame:
+def summary_by_strategy(table: pd.DataFrame, *, priced: bool = False) -> pd.DataFrame:
     """One row per strategy: the means over replications, and the outcomes seen.
 
-    Counts are whole numbers (a mean over replications rounded); the pending and cost
-    columns appear only when some run had pending pods or a cost.
+    Counts are whole numbers (a mean over replications rounded); the pending column appears
+    only when some run had pending pods, the cost column when the scenario prices pods
+    (``priced``: ``cluster.podCostPerHour`` is set) or some run had a cost.
     """
     rows = []
     shown = {key: label for key, label in TABLE_COLUMNS.items()
-             if key not in _SHOWN_WHEN_NONZERO or (key in table and table[key].abs().sum() > 0)}
+             if key not in _SHOWN_WHEN_NONZERO or (key == "extra_cost" and priced)
+             or (key in table and table[key].abs().sum() > 0)}
     for name, group in table.groupby("strategy", sort=False):
         row: dict[str, Any] = {"strategy": name}
         for key, label in shown.items():

@@ -53,6 +53,10 @@ class ScenarioError(ValueError):
         parts = [source] + ([location] if location else []) + [problem]
         super().__init__(one_line(": ".join(parts)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, so that a run's error crosses from a worker process intact."""
+        return type(self), (self.source, self.location, self.problem)
+
 
 class RunTooLargeError(ScenarioError):
     """A run whose estimated work or memory is beyond the limits (see ``simdeploy.budget``)."""

@@ -6,6 +6,7 @@ user who installed simdeploy from a wheel has the documented examples to start f
 
 from __future__ import annotations
 
+import errno
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -37,11 +38,13 @@ def copy_scenarios(destination: Path) -> list[Path]:
         FileExistsError: a scenario file of that name is already in ``destination``.
         OSError: the folder cannot be created or written.
     """
+    if destination.exists() and not destination.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(destination))
     files = shipped_scenarios()
     targets = [destination / f.name for f in files]
     for target in targets:
         if target.exists() or target.is_symlink():
-            raise FileExistsError(target)
+            raise FileExistsError(errno.EEXIST, "already exists", str(target))
     destination.mkdir(parents=True, exist_ok=True)
     for file, target in zip(files, targets):
         with target.open("x", encoding="utf-8") as out:  # never replaces a file

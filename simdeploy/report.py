@@ -3,8 +3,12 @@
 ``write_report`` runs every strategy of a scenario (``replications`` times each, on common
 random numbers), and writes into ``out``:
 
-* ``report.html`` — self-contained (figures embedded as PNG data): the per-strategy table
-  (the same numbers ``simdeploy compare`` prints), the figures, every run's summary, the
+* ``report.html`` — self-contained (figures embedded as PNG data): first the verdict
+  (:func:`simdeploy.verdict.verdict`: sentences computed from the numbers, with a visible note
+  when fewer than five replications make differences possibly noise), then the per-strategy
+  table (the same cells ``simdeploy compare`` prints: mean ± half-width and ``*`` on
+  differences from the baseline that are significant, paired by seed), the paired differences
+  against the baseline with their unpaired widths, the figures, every run's summary, the
   scenario as run with every default filled in, and the versions and seeds;
 * ``summary.csv`` — one row per strategy × replication (the :func:`~simdeploy.compare` table);
 * ``timeline.csv`` (or ``timeline.parquet``, by choice, never by what happens to be
@@ -22,10 +26,12 @@ import base64
 import html
 import io
 import json
+import math
 import os
 import platform
 import re
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,16 +45,36 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel
 
 from simdeploy import plots
-from simdeploy.compare import comparison_table, runs, summary_by_strategy, summary_row
+from simdeploy.compare import (
+    TABLE_COLUMNS,
+    comparison_table,
+    plan_runs,
+    run_result,
+    summary_row,
+)
+from simdeploy.execution import execute
 from simdeploy.report_folder import (
     ReportPathError,
     check_out,
     clean_stale,
+    make_parents,
     new_work_folder,
     publish,
+    release,
+    remove_created,
     report_files,
 )
 from simdeploy.scenario import Canary, CanaryStep, Scenario
+from simdeploy.statistics import summarize
+from simdeploy.summary_table import (
+    format_half_width,
+    format_interval,
+    interval_legend,
+    interval_table,
+    noise_warning,
+    percent,
+)
+from simdeploy.verdict import verdict
 
 __all__ = ["ReportPathError", "check_out", "planned_files", "report_steps", "write_report"]
 
@@ -80,18 +106,25 @@ def effective_scenario(scenario: Scenario) -> str:
     return yaml.safe_dump(_plain(scenario), sort_keys=False, allow_unicode=True)
 
 
-def _unused_alternative(model: BaseModel, name: str) -> bool:
+def _unused_alternative(model: BaseModel, name: str, item: Any) -> bool:
+    if isinstance(model, Canary) and name == "scale_down_delay_seconds":
+        # Argo refuses the field, even at its default, beside replica routing or a dynamic
+        # stable scale: written out, the effective scenario would not load again.
+        return model.traffic_routing == "replicas" or model.dynamic_stable_scale
+    if item is not None:
+        return False
     if isinstance(model, CanaryStep):
         return True
     return isinstance(model, Canary) and name in ("steps", "step_weight", "max_weight", "interval")
 
 
 def _plain(value: Any) -> Any:
+    """``value`` as YAML-ready data in the file's spelling; it validates back to ``value``."""
     if isinstance(value, BaseModel):
         out = {}
         for name, field in type(value).model_fields.items():
             item = getattr(value, name)
-            if item is None and _unused_alternative(value, name):
+            if _unused_alternative(value, name, item):
                 continue
             out[field.alias or name] = _plain(item)
         return out
@@ -190,7 +223,8 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
                  seed: int | None = None, source: str | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  timeline_format: str = "csv", force: bool = False,
-                 notice: Callable[[str], None] | None = None) -> Path:
+                 notice: Callable[[str], None] | None = None, level: float = 0.95,
+                 baseline: str | None = None, jobs: int = 1, client: Any = None) -> Path:
     """Run the comparison and write the report folder ``out``.
 
     ``out`` may exist only as an earlier simdeploy report: what that report wrote is
@@ -206,48 +240,72 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
         timeline_format: ``"csv"`` or ``"parquet"`` (which needs pyarrow).
         force: run even beyond the soft size limits of :mod:`simdeploy.budget`.
         notice: told, in a sentence, about leftovers of killed runs that were cleaned up.
+        level: the confidence level of the intervals, the paired differences and the verdict.
+        baseline: the strategy the others are compared with; None takes the first.
+        jobs: worker processes for the runs (see :mod:`simdeploy.execution`); 1 runs here.
+        client: a ``dask.distributed.Client`` to run them on instead.
 
     Returns:
         The report folder.
     """
     if replications < 1:
         raise ValueError("replications must be >= 1")
+    if not 0 < level < 1:
+        raise ValueError("level must be between 0 and 1")
+    baseline = next(iter(scenario.strategies)) if baseline is None else baseline
+    if baseline not in scenario.strategies:
+        raise ValueError(f"no strategy {baseline!r} in the scenario")
     if timeline_format not in ("csv", "parquet"):
         raise ValueError("timeline_format is 'csv' or 'parquet'")
     seed = scenario.seed if seed is None else seed
     out = Path(out).absolute()
     clean_stale(out, notice)
     out = check_out(out, planned_files(scenario, timeline_format))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = new_work_folder(out)
+    created = make_parents(out)
+    work = None
     try:
-        _write(scenario, work, replications, seed, source, progress, timeline_format, force)
+        work = new_work_folder(out)
+        with warnings.catch_warnings():
+            # a name with a character the fonts lack (an emoji) is drawn as a box; the
+            # warning about it is matplotlib's business, not the report reader's
+            warnings.filterwarnings("ignore", message="Glyph .* missing from",
+                                    category=UserWarning)
+            _write(scenario, work, replications, seed, source, progress, timeline_format,
+                   force, level=level, baseline=baseline, jobs=jobs, client=client)
         umask = os.umask(0)
         os.umask(umask)
         work.chmod(0o777 & ~umask)
         publish(work, out)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        remove_created(created)
         raise
+    finally:
+        if work is not None:
+            release(work)
     return out
 
 
 def _write(scenario: Scenario, work: Path, replications: int, seed: int, source: str | None,
            progress: Callable[[int, int], None] | None, timeline_format: str,
-           force: bool) -> None:
+           force: bool, *, level: float = 0.95, baseline: str | None = None,
+           jobs: int = 1, client: Any = None) -> None:
     names = list(scenario.strategies)
     total = report_steps(scenario, replications)
     rows: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
     timelines: list[pd.DataFrame] = []
-    for replication, result in runs(scenario, names, replications, seed, force=force):
+    tasks = plan_runs(scenario, names, replications, seed, force=force)
+    counted = None if progress is None else (lambda done, _runs: progress(done, total))
+    results = execute(run_result, tasks, jobs=jobs, client=client, progress=counted)
+    for task, result in zip(tasks, results):
+        replication = task.replication
         rows.append(summary_row(replication, result))
         timelines.append(result.timeline.assign(strategy=result.strategy,
                                                 replication=replication, seed=result.seed))
         if replication == 0:
             first[result.strategy] = result
-        if progress is not None:
-            progress(len(rows), total)
     table = comparison_table(rows)
     table.to_csv(work / "summary.csv", index=False)
     timeline = pd.concat(timelines, ignore_index=True)
@@ -261,7 +319,8 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     (work / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
     meta: dict[str, Any] = {
         "scenario": scenario.name, "source": source, "seeds": sorted(set(table["seed"])),
-        "replications": replications, "strategies": names, "versions": versions()}
+        "replications": replications, "strategies": names, "level": level,
+        "baseline": baseline, "versions": versions()}
 
     figures_dir = work / "figures"
     figures_dir.mkdir()
@@ -269,7 +328,7 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
         ("comparison", "Strategies side by side",
          plots.plot_comparison(table, title=f"Strategies compared on {scenario.name}")),
         ("tradeoff", "Extra resources against users with errors",
-         plots.plot_tradeoff(table, title=f"Trade-off on {scenario.name}")),
+         plots.plot_tradeoff(table, title=f"Trade-off on {scenario.name}", level=level)),
     ]
     figures += [(f"timeline-{name}", f"Timeline: {name} (seed {seed})",
                  plots.plot_timeline(result)) for name, result in first.items()]
@@ -287,11 +346,19 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     intro = (f"<p>{html.escape(scenario.description or scenario.name)}</p>"
              f"<p>{scenario.deployment.replicas} replicas; release at "
              f"{scenario.release.at:g} s of a {scenario.duration:g} s run; {html.escape(reps)}. "
-             "Means over replications; the figures' error bars are standard deviations. "
-             "Capacity counts scheduled pods (those holding resources); pods still waiting "
+             + ("Means over replications ± the half-width of their "
+                f"{percent(level)} t-interval; the figures' error bars are standard deviations "
+                "and the trade-off's boxes the t-intervals. " if replications > 1 else "")
+             + "Capacity counts scheduled pods (those holding resources); pods still waiting "
              "for room are counted apart as pending.</p>")
+    legend = "".join(f"<p>{html.escape(line)}</p>"
+                     for line in interval_legend(table, level, baseline))
     sections = [
-        ("Summary", intro + _table_html(summary_by_strategy(table), "summary")),
+        ("Verdict", _verdict_html(table, replications, level)),
+        ("Summary", intro + _table_html(interval_table(
+            table, level, baseline, priced=scenario.cluster.pod_cost_per_hour > 0), "summary")
+         + legend),
+        *_differences_section(table, level, baseline),
         ("Figures", "\n".join(images)),
         ("Every run", _table_html(table, "runs")),
         ("Scenario as run", f"<pre>{html.escape(scenario_yaml)}</pre>"),
@@ -302,3 +369,53 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     # Last: the list of what this report wrote, so that a re-run replaces only these.
     meta["files"] = sorted([*report_files(work), "meta.json"])
     (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def _verdict_html(table: pd.DataFrame, replications: int, level: float) -> str:
+    """The verdict's sentences, after a visible note when there are too few replications."""
+    warning = noise_warning(replications)
+    note = ""
+    if warning:
+        text = warning.replace("(use --replications", "(run with --replications")
+        note = ('<p class="note" style="background:#fff4d6; border-left:4px solid #d9a400; '
+                f'padding:0.5rem 0.75rem"><strong>Note:</strong> {html.escape(text)}.</p>')
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in verdict(table, level))
+    return f'{note}<ul id="verdict">{items}</ul>'
+
+
+def _differences_section(table: pd.DataFrame, level: float,
+                         baseline: str) -> list[tuple[str, str]]:
+    """Each strategy against the baseline, paired by seed, with the unpaired width beside it.
+
+    Only with replications: one run per strategy has no interval.
+    """
+    if table.groupby("strategy", sort=False).size().min() < 2:
+        return []
+    keys = [k for k in TABLE_COLUMNS if k != "outcome" and k in table.columns
+            and pd.api.types.is_numeric_dtype(table[k]) and table[k].abs().sum() > 0]
+    rows = summarize(table, level, baseline=baseline, metrics=keys)
+    rows = rows[rows["strategy"] != baseline]
+    frame = pd.DataFrame({
+        "strategy": rows["strategy"],
+        "metric": rows["metric"].map(TABLE_COLUMNS),
+        f"difference from {baseline}": [
+            _signed_cell(r.metric, r.diff_mean, r.diff_half_width) for r in rows.itertuples()],
+        "significant": ["yes" if r.significant else "no" for r in rows.itertuples()],
+        "unpaired ±": [format_half_width(r.metric, r.unpaired_half_width)
+                       for r in rows.itertuples()],
+        "paired / unpaired": rows["paired_over_unpaired"].round(2),
+    })
+    text = (f"<p>Each strategy minus {html.escape(baseline)}, run by run on the same seed "
+            f"(common random numbers): the mean difference ± the half-width of the "
+            f"{percent(level)} t-interval of the per-seed differences. <em>significant</em>: "
+            "that interval excludes 0. <em>unpaired ±</em> is the Welch half-width of the "
+            "same difference had the runs been independent, and <em>paired / unpaired</em> "
+            "the ratio of the two widths: below 1, pairing sharpened the comparison.</p>")
+    return [(f"Differences from {baseline}", text + _table_html(frame, "differences"))]
+
+
+def _signed_cell(metric: str, mean: float, half_width: float) -> str:
+    if not math.isfinite(mean):
+        return "–"
+    sign = "+" if mean > 0 else ("−" if mean < 0 else "")
+    return sign + format_interval(metric, abs(mean), half_width)

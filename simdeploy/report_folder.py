@@ -10,12 +10,16 @@ never replaced, nor a folder that is not a report.
 
 The hidden folders are named ``.NAME.simdeploy-new-PID-XXXX`` (being written) and
 ``.NAME.simdeploy-old-PID-XXXX`` (the earlier report, between the two renames of the swap).
-A run killed by SIGKILL leaves one behind; the next run for the same folder removes it when
-its process is gone, and puts an earlier report back if the kill came between the renames.
+The run that made one holds an advisory lock (``flock``) on it while it works; the kernel
+drops the lock when the process dies, however it dies, so a hidden folder nobody holds was
+left by a killed run (a PID would not tell: in a container every run may be PID 1). The next
+run for the same folder removes it, and puts an earlier report back if the kill came between
+the renames.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -24,8 +28,36 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["ReportPathError", "check_out", "clean_stale", "new_work_folder", "publish",
-           "report_files"]
+__all__ = ["ReportPathError", "check_out", "clean_stale", "make_parents", "new_work_folder",
+           "publish", "release", "remove_created", "report_files"]
+
+_held: dict[Path, int] = {}
+"""Folders this process holds the lock of, and the descriptors that hold it."""
+
+
+def _try_lock(path: Path) -> int | None:
+    """A descriptor holding ``path``'s lock, or None when another process holds it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _hold(path: Path) -> None:
+    fd = _try_lock(path)
+    if fd is None:
+        raise ReportPathError(f"{path} is being written by another run")
+    _held[path] = fd
+
+
+def release(path: Path) -> None:
+    """Give up the lock this process holds on ``path`` (if any)."""
+    fd = _held.pop(path, None)
+    if fd is not None:
+        os.close(fd)
 
 _LEGACY_FILES = re.compile(r"(report\.html|summary\.csv|timeline\.(csv|parquet)|scenario\.yaml|"
                            r"meta\.json|figures/(comparison|tradeoff|timeline-[^/]+)\.(png|svg))")
@@ -40,10 +72,28 @@ def _hidden(out: Path, kind: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(out.name)}\.simdeploy-{kind}-(\d+)-[0-9a-f]+")
 
 
+def make_parents(out: Path) -> list[Path]:
+    """Create ``out``'s missing parent folders; the ones created, outermost first."""
+    missing = [p for p in reversed(out.parents) if not p.exists()]
+    for folder in missing:
+        folder.mkdir()
+    return missing
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the folders :func:`make_parents` created, if still empty (a failed run)."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def new_work_folder(out: Path) -> Path:
     """A fresh hidden sibling of ``out`` to write the new report into."""
     work = out.parent / f".{out.name}.simdeploy-new-{os.getpid()}-{secrets.token_hex(4)}"
     work.mkdir()
+    _hold(work)
     return work
 
 
@@ -78,6 +128,10 @@ def check_out(out: str | Path, will_write: Iterable[str] = ()) -> Path:
             return out
         for relative in will_write:
             path = out / relative
+            for parent in reversed(Path(relative).parents[:-1]):
+                if (out / parent).is_symlink():
+                    raise ReportPathError(f"holds {parent.as_posix()} as a symbolic link, where "
+                                          "the report writes a folder: move it away first")
             if relative not in ours and (path.exists() or path.is_symlink()):
                 raise ReportPathError(f"holds {relative}, which is not from an earlier report "
                                       "and would be overwritten: move it away first")
@@ -114,15 +168,19 @@ def publish(work: Path, out: Path) -> None:
         ours = _files_of_report(out) or set()
         _carry_over(out, work, ours)
         old = out.parent / f".{out.name}.simdeploy-old-{os.getpid()}-{secrets.token_hex(4)}"
+        _hold(out)  # the lock follows the folder through the rename
         out.rename(old)
+        _held[old] = _held.pop(out)
     try:
         work.rename(out)
     except BaseException:
         if old is not None:
             old.rename(out)
+            release(old)
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+        release(old)
 
 
 def _carry_over(old: Path, new: Path, ours: set[str]) -> None:
@@ -161,30 +219,23 @@ def clean_stale(out: str | Path, notice: Callable[[str], None] | None = None) ->
     patterns = {kind: _hidden(out, kind) for kind in ("new", "old")}
     for entry in sorted(parent.iterdir()):
         for kind, pattern in patterns.items():
-            match = pattern.fullmatch(entry.name)
-            if match is None or _alive(int(match.group(1))) or entry.is_symlink():
+            if pattern.fullmatch(entry.name) is None or entry.is_symlink() or entry in _held:
                 continue
-            if kind == "old" and not out.exists() and not out.is_symlink():
-                entry.rename(out)
-                _say(notice, f"restored the earlier report {out} from {entry.name}, "
-                             "left by an interrupted run")
-            else:
-                shutil.rmtree(entry, ignore_errors=True)
-                _say(notice, f"removed {entry}, left by an interrupted run")
+            fd = _try_lock(entry)
+            if fd is None:  # its run is still working
+                continue
+            try:
+                if kind == "old" and not out.exists() and not out.is_symlink():
+                    entry.rename(out)
+                    _say(notice, f"restored the earlier report {out} from {entry.name}, "
+                                 "left by an interrupted run")
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    _say(notice, f"removed {entry}, left by an interrupted run")
+            finally:
+                os.close(fd)
 
 
 def _say(notice: Callable[[str], None] | None, text: str) -> None:
     if notice is not None:
         notice(text)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True

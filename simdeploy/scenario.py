@@ -37,7 +37,7 @@ from simdeploy.distributions import (
     OptionalDistribution,
     SpecModel,
 )
-from simdeploy.errors import FieldError, ScenarioError, one_line
+from simdeploy.errors import FieldError, ScenarioError, one_line, shown
 from simdeploy.quantities import Quantity
 from simdeploy.scenario_file import check_shape, first_problem, read_yaml
 
@@ -57,16 +57,23 @@ __all__ = [
 _Spec = SpecModel
 
 
+INT32_MAX = 2**31 - 1
+"""Kubernetes' counts are int32: replicas, thresholds, IntOrString values."""
+
 _PERCENT_RE = re.compile(r"^[0-9]+%$")
 
 
 def _int_or_percent(value: Any) -> int | str:
-    """Accept what Kubernetes' IntOrString accepts for maxSurge/maxUnavailable."""
+    """Accept what Kubernetes' IntOrString accepts for maxSurge/maxUnavailable (an int32)."""
     ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
         isinstance(value, str) and _PERCENT_RE.match(value) is not None
     )
     if not ok:
-        raise ValueError(f"must be an int or a percentage like '25%', got {value!r}")
+        raise ValueError(f"must be an int or a percentage like '25%', got {shown(value)}")
+    number = value if isinstance(value, int) else (
+        int(value[:-1]) if len(value) <= 11 else INT32_MAX + 1)
+    if number > INT32_MAX:
+        raise ValueError(f"must be at most {INT32_MAX} (an int32), got {shown(value)}")
     return value
 
 
@@ -163,17 +170,17 @@ class ReadinessProbe(_Spec):
     """
 
     initial_delay_seconds: Duration = 0.0
-    period_seconds: Duration = Field(default=10.0, gt=0)
-    success_threshold: int = Field(default=1, ge=1)
-    failure_threshold: int = Field(default=3, ge=1)
+    period_seconds: Duration = Field(default=10.0, ge=1, description="Kubernetes' minimum is 1")
+    success_threshold: int = Field(default=1, ge=1, le=INT32_MAX)
+    failure_threshold: int = Field(default=3, ge=1, le=INT32_MAX)
 
 
 class LivenessProbe(_Spec):
     """Kubernetes liveness probe: ``failureThreshold`` failures in a row restart the container."""
 
     initial_delay_seconds: Duration = 0.0
-    period_seconds: Duration = Field(default=10.0, gt=0)
-    failure_threshold: int = Field(default=3, ge=1)
+    period_seconds: Duration = Field(default=10.0, ge=1, description="Kubernetes' minimum is 1")
+    failure_threshold: int = Field(default=3, ge=1, le=INT32_MAX)
 
 
 class Resources(_Spec):
@@ -193,9 +200,10 @@ class PodSpec(_Spec):
     """What every pod of the Deployment shares, whatever its version."""
 
     resources: ResourceRequirements = Field(default_factory=ResourceRequirements)
-    workers: int = Field(default=8, ge=1, description="requests served concurrently by one pod")
+    workers: int = Field(default=8, ge=1, le=INT32_MAX,
+                         description="requests served concurrently by one pod")
     queue_limit: int | None = Field(
-        default=100, ge=0,
+        default=100, ge=0, le=INT32_MAX,
         description="requests waiting per pod beyond the workers; null = unbounded",
     )
     request_timeout: Duration | None = Field(
@@ -220,7 +228,7 @@ class PodSpec(_Spec):
 class DeploymentSpec(_Spec):
     """The Deployment (or Rollout) object shared by every strategy."""
 
-    replicas: int = Field(default=1, ge=1)
+    replicas: int = Field(default=1, ge=1, le=INT32_MAX)
     min_ready_seconds: Duration = 0.0
     progress_deadline_seconds: Duration = 600.0
     controller_sync_delay: Duration = Field(
@@ -243,7 +251,8 @@ class ClusterSpec(_Spec):
     """
 
     capacity_pods: int | None = Field(
-        default=None, ge=1, description="pods that fit at once (Terminating ones included)"
+        default=None, ge=1, le=INT32_MAX,
+        description="pods that fit at once (Terminating ones included)"
     )
     allocatable: Resources = Field(default_factory=Resources)
     pod_cost_per_hour: float = Field(default=0.0, ge=0, description="cost of one pod-hour")
@@ -298,7 +307,8 @@ class TrafficSpec(_Spec):
     """User traffic: arrivals, and the population the requests come from."""
 
     arrivals: Annotated[Poisson | Schedule, Field(discriminator="type")]
-    users: int = Field(default=10_000, ge=1, description="distinct users sending the requests")
+    users: int = Field(default=10_000, ge=1, le=INT32_MAX,
+                       description="distinct users sending the requests")
 
 
 class ReleaseSpec(_Spec):
@@ -326,7 +336,7 @@ class HealthGate(_Spec):
     window: Duration = Field(default=30.0, ge=0.1, description="counted at 0.1 s resolution")
     interval: Duration = Field(default=10.0, ge=0.1, description="seconds between checks")
     min_requests: int = Field(
-        default=20, ge=1, description="fewer requests in the window → no verdict"
+        default=20, ge=1, le=INT32_MAX, description="fewer requests in the window → no verdict"
     )
 
 
@@ -368,7 +378,7 @@ class BlueGreen(_Spec):
     """Argo Rollouts blue-green: green beside blue, switch, blue kept for a delay."""
 
     type: Literal["BlueGreen"]
-    preview_replica_count: int | None = Field(default=None, ge=1)
+    preview_replica_count: int | None = Field(default=None, ge=1, le=INT32_MAX)
     auto_promotion_seconds: Duration = 0.0
     scale_down_delay_seconds: Duration = 30.0
     abort_scale_down_delay_seconds: Duration = 30.0
@@ -484,7 +494,7 @@ class Scenario(_Spec):
 
     name: Label
     description: str = Field(default="", max_length=10_000)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**64 - 1)
     duration: Duration = Field(gt=0, description="simulated time, seconds")
     sample_interval: Duration = Field(default=1.0, gt=0, description="timeline resolution")
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
@@ -540,6 +550,27 @@ class Scenario(_Spec):
             known = ", ".join(self.strategies)
             raise ScenarioError(self.name, "strategies", f"no strategy {name!r} (known: {known})")
         return name, self.strategies[name]
+
+    def with_overrides(self, overrides: Mapping[str, Any], *,
+                       source: str | None = None) -> Scenario:
+        """A new scenario with fields changed by path, validated again as a file would be.
+
+        ``scenario.with_overrides({"pod.preStopSeconds": 5, "strategies.rolling.maxSurge":
+        "50%"})``: paths in the file's spelling, ``[i]`` for a list item
+        (``strategies.canary.steps[0].setWeight``). Applied to the effective scenario (every
+        default written out); this scenario is left as it is.
+
+        Args:
+            overrides: field path → new value, applied in order.
+            source: where the scenario came from, for messages (default: its name).
+
+        Raises:
+            ScenarioError: one line naming the path: no such field, or a value the scenario
+                cannot hold.
+        """
+        from simdeploy.overrides import apply_overrides
+
+        return apply_overrides(self, overrides, source)
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:

@@ -46,6 +46,8 @@ class _StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key written twice in one mapping."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if not isinstance(node, yaml.MappingNode):  # `!!map [1]`: SafeLoader says so
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -103,6 +105,11 @@ def read_yaml(path: Path, where: str) -> Any:
     except RecursionError:
         raise ScenarioError(where, None, f"nested too deeply (more than {MAX_DEPTH} levels)"
                             ) from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors raise these on values their tags cannot hold
+        # (`2024-02-30`, `0x_`, `!!int abc`, `!!bool maybe`, a 5,000-digit integer)
+        raise ScenarioError(where, None, "YAML value error: a value cannot be read as its type"
+                            f" ({shown(str(exc))})") from None
 
 
 def check_shape(data: Any, where: str) -> None:
@@ -144,7 +151,13 @@ def first_problem(errors: list[dict[str, Any]], data: Any) -> tuple[str, str]:
 def _join(head: str, tail: tuple[str | int, ...]) -> str:
     out = head
     for item in tail:
-        out += f"[{item}]" if isinstance(item, int) else ("." if out else "") + str(item)
+        if isinstance(item, int):
+            out += f"[{item}]"
+            continue
+        name = str(item)
+        if len(name) > 60:  # a 200 KB key is not echoed whole
+            name = name[:59] + "…"
+        out += ("." if out else "") + name
     return out
 
 

@@ -43,7 +43,7 @@ def test_too_many_requests_is_refused_unless_forced(tiny_mapping: dict[str, Any]
 
 
 def test_beyond_the_machine_is_refused_even_when_forced(tiny_mapping: dict[str, Any]) -> None:
-    scenario = _big(tiny_mapping, users=10**12)
+    scenario = _big(tiny_mapping, users=2**31 - 1)  # the most Kubernetes-sized int allowed
     with pytest.raises(RunTooLargeError, match="not even with --force") as info:
         budget.check_run_size(scenario, "f.yaml", force=True)
     assert info.value.location == "traffic.users"

@@ -35,3 +35,17 @@ def test_blue_green_in_a_full_cluster_holds_no_extra_resources() -> None:
     assert summary["extra_scheduled_pod_seconds"] == 0
     assert summary["pending_pod_seconds"] == pytest.approx(summary["extra_pod_seconds"])
     assert summary["pending_pod_seconds"] == pytest.approx(4 * 290, rel=0.01)
+
+
+def test_the_cost_column_shows_when_pods_are_priced_even_at_zero_cost() -> None:
+    from simdeploy.compare import compare, summary_by_strategy
+
+    scenario = load_scenario({
+        "name": "full", "duration": 60, "deployment": {"replicas": 2},
+        "cluster": {"capacityPods": 2, "podCostPerHour": 1.0},
+        "traffic": {"arrivals": {"type": "poisson", "rateRps": 5}}, "release": {"at": 10},
+        "strategies": {"bg": {"type": "BlueGreen"}}})
+    table = compare(scenario)
+    assert table.extra_cost.tolist() == [0.0]  # nothing scheduled beyond the replicas
+    assert "extra cost" in summary_by_strategy(table, priced=True).columns
+    assert "extra cost" not in summary_by_strategy(table).columns

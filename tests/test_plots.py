@@ -350,6 +350,39 @@ def test_tradeoff_names_strategies_it_cannot_place() -> None:
     assert _line(ax, "pareto-front").get_xydata().tolist() == [[1.0, 3.0]]
 
 
+def test_tradeoff_boxes_are_t_intervals_and_ring_what_the_front_cannot_tell_apart() -> None:
+    # each strategy: mean ± 1 on both axes over 3 runs (values m − 1, m, m + 1: s = 1), so its
+    # 95 % box is m ± t(0.975, 2)/√3 = m ± 2.484
+    def spread(x: float, y: float) -> tuple[list[float], list[float]]:
+        return [x - 1, x, x + 1], [y + 1, y, y - 1]
+
+    table = _points(a=spread(10, 100), b=spread(13, 96), c=spread(40, 20),
+                    d=spread(30, 110), e=spread(45, 60))
+    fig = plots.plot_tradeoff(table, level=0.95)
+    (ax,) = fig.axes
+    half = 4.302653 / np.sqrt(3)
+    boxes = {p.get_gid(): p for p in ax.patches if str(p.get_gid()).startswith("interval:")}
+    assert set(boxes) == {f"interval:{n}" for n in "abcde"}
+    box = boxes["interval:b"]
+    assert (box.get_x(), box.get_y()) == pytest.approx((13 - half, 96 - half))
+    assert (box.get_width(), box.get_height()) == pytest.approx((2 * half, 2 * half))
+    # front: a (10, 100), b (13, 96), c (40, 20); a and b overlap on both axes (3 and 4 apart,
+    # boxes 2·2.484 wide): both ringed; d overlaps a in y only, e nobody: neither is ringed
+    rings = [c for c in ax.collections if c.get_gid() == "indistinguishable-points"]
+    assert len(rings) == 1
+    assert sorted(map(tuple, rings[0].get_offsets().tolist())) == [(10.0, 100.0), (13.0, 96.0)]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "95 % t-interval of the mean" in legend
+    assert any("not distinguishable" in t for t in legend)
+    assert "boxes: 95 % t-intervals" in fig.get_suptitle()
+    # at 50 % the boxes are narrower than the 3 apart: no ring
+    (ax,) = plots.plot_tradeoff(table, level=0.5).axes
+    assert not [c for c in ax.collections if c.get_gid() == "indistinguishable-points"]
+    # single runs: no boxes, no rings
+    (ax,) = plots.plot_tradeoff(_points(a=([1.0], [2.0]), b=([1.1], [1.9]))).axes
+    assert not [p for p in ax.patches if str(p.get_gid()).startswith("interval:")]
+
+
 # ---------------------------------------------------------------------------------------------
 # output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,8 +16,8 @@ import yaml
 
 import simdeploy as sd
 from simdeploy.cli import main
-from simdeploy.compare import summary_by_strategy
 from simdeploy.report import write_report
+from simdeploy.summary_table import interval_table
 
 
 class _Page(HTMLParser):
@@ -97,13 +98,14 @@ def test_html_is_self_contained_with_table_figures_scenario_and_versions(report,
     assert len(page.images) == 5
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert {"summary", "runs"} <= set(page.tables)
-    # the table shows the same means as `simdeploy compare`
-    means = summary_by_strategy(sd.compare(scenario, replications=2, seed=5))
+    # the table shows the same cells as `simdeploy compare`: mean ± half-width
+    cells = interval_table(sd.compare(scenario, replications=2, seed=5))
     start = text.index('id="summary"')
     summary_html = text[start:text.index("</table>", start)]
     for column in ("failed req", "users w/ errors", "peak pods", "extra pod·s"):
-        for value in means[column]:
-            assert f"<td>{value:,.6g}</td>" in summary_html, (column, value)
+        for value in cells[column]:
+            assert " ± " in value
+            assert f"<td>{value}</td>" in summary_html, (column, value)
     effective = yaml.safe_load((report / "scenario.yaml").read_text())
     assert effective["pod"]["terminationGracePeriodSeconds"] == 30  # defaults filled in
     assert sd.load_scenario(effective) == scenario
@@ -112,6 +114,29 @@ def test_html_is_self_contained_with_table_figures_scenario_and_versions(report,
     assert {"simdeploy", "numpy", "simpy", "python"} <= set(meta["versions"])
     for word in ("numpy", "simpy", "terminationGracePeriodSeconds"):
         assert word in text
+
+
+def test_report_opens_with_the_verdict_and_notes_few_replications(report, small) -> None:
+    import html
+
+    from simdeploy.verdict import verdict
+
+    scenario, _ = small
+    first = next(iter(scenario.strategies))  # the baseline by default
+    text = (report / "report.html").read_text(encoding="utf-8")
+    headings = re.findall(r"<h2>(.*?)</h2>", text)
+    assert headings[:3] == ["Verdict", "Summary", f"Differences from {first}"]
+    verdict_html = text[text.index("<h2>Verdict</h2>"):text.index("<h2>Summary</h2>")]
+    assert ("<strong>Note:</strong> only 2 replications per strategy: differences between "
+            "strategies may be noise") in verdict_html
+    for sentence in verdict(sd.compare(scenario, replications=2, seed=5)):
+        assert f"<li>{html.escape(sentence)}</li>" in verdict_html
+    assert f"* differs from {first} at 95 %" in text  # the summary table's legend
+    assert 'id="differences"' in text
+    meta = json.loads((report / "meta.json").read_text())
+    assert (meta["level"], meta["baseline"]) == (0.95, first)
+    with pytest.raises(ValueError, match="no strategy 'nope'"):
+        write_report(scenario, report.parent / "other", replications=2, baseline="nope")
 
 
 def test_a_failure_leaves_nothing_half_written(small, tmp_path, monkeypatch) -> None:
@@ -124,7 +149,7 @@ def test_a_failure_leaves_nothing_half_written(small, tmp_path, monkeypatch) -> 
     monkeypatch.setattr("simdeploy.plots.plot_tradeoff", boom)
     with pytest.raises(RuntimeError):
         write_report(scenario, out)
-    assert list((tmp_path / "results").iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # nor the folder it created for it
 
 
 def test_an_earlier_report_is_replaced_but_not_what_the_user_added(one_strategy,
@@ -217,7 +242,9 @@ def test_progress_is_quiet_when_not_on_a_terminal(small, tmp_path) -> None:
         [sys.executable, "-m", "simdeploy", "compare", str(path)],
         capture_output=True, text=True, check=True, cwd=tmp_path,
     )
-    assert done.stderr == ""
+    # no progress bar; only the one-line warning that one replication may be noise
+    assert done.stderr == ("simdeploy: warning: only 1 replication per strategy: differences "
+                           "between strategies may be noise (use --replications 5 or more)\n")
 
 
 def _chromium() -> str | None:

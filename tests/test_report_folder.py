@@ -70,23 +70,43 @@ def test_a_user_file_where_the_report_would_write_is_refused_before_running(
     assert (out / "timeline.parquet").read_text() == "the user's own table"
 
 
+def _hold_lock(folder: Path) -> subprocess.Popen[str]:
+    """Another process working on ``folder``: it holds the folder's lock until killed."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('locked', flush=True); time.sleep(120)", str(folder)],
+        stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "locked"
+    return child
+
+
 def test_stale_folders_of_killed_runs_are_removed_saying_so(tmp_path: Path) -> None:
     scenario = sd.load_scenario(_scenario_file(tmp_path))
     out = tmp_path / "r"
-    pid = _dead_pid()
-    stale = tmp_path / f".r.simdeploy-new-{pid}-0a1b"
+    stale = tmp_path / f".r.simdeploy-new-{_dead_pid()}-0a1b"
     stale.mkdir()
     (stale / "report.html").write_text("half")
-    other = tmp_path / f".other.simdeploy-new-{pid}-0a1b"  # another report's: not ours
+    same_pid = tmp_path / f".r.simdeploy-new-{os.getpid()}-0c0d"  # PID 1 in every container
+    same_pid.mkdir()
+    other = tmp_path / f".other.simdeploy-new-{_dead_pid()}-0a1b"  # another report's
     other.mkdir()
-    alive = tmp_path / f".r.simdeploy-new-{os.getppid()}-0a1b"  # a running process's
+    alive = tmp_path / f".r.simdeploy-new-{os.getpid()}-0e0f"
     alive.mkdir()
-    said: list[str] = []
-    write_report(scenario, out, notice=said.append)
+    holder = _hold_lock(alive)
+    try:
+        said: list[str] = []
+        write_report(scenario, out, notice=said.append)
+    finally:
+        holder.kill()
+        holder.wait()
     assert not stale.exists()
+    assert not same_pid.exists()
     assert other.exists()
     assert alive.exists()
-    assert said == [f"removed {stale}, left by an interrupted run"]
+    assert sorted(said) == sorted([f"removed {stale}, left by an interrupted run",
+                                   f"removed {same_pid}, left by an interrupted run"])
 
 
 def test_a_report_caught_between_the_renames_is_restored(tmp_path: Path) -> None:
@@ -102,6 +122,24 @@ def test_a_report_caught_between_the_renames_is_restored(tmp_path: Path) -> None
     assert not old.exists()
     assert said == [f"restored the earlier report {out} from {old.name}, left by an "
                     "interrupted run"]
+
+
+def test_a_symlinked_figures_folder_is_refused_before_running(tmp_path: Path) -> None:
+    scenario = sd.load_scenario(_scenario_file(tmp_path))
+    out = write_report(scenario, tmp_path / "r")
+    mine = tmp_path / "my-figures"
+    (out / "figures").rename(mine)
+    (out / "figures").symlink_to(mine)
+    with pytest.raises(ReportPathError, match="holds figures as a symbolic link"):
+        write_report(scenario, out)
+    assert sorted(p.name for p in mine.iterdir())  # untouched
+
+
+def test_a_failed_report_removes_the_folders_it_created(tmp_path: Path) -> None:
+    scenario = sd.load_scenario(_scenario_file(tmp_path))
+    with pytest.raises(OSError, match="too long"):
+        write_report(scenario, tmp_path / "new1" / "new2" / ("x" * 300))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.yaml"]
 
 
 def test_figures_are_byte_reproducible(tmp_path: Path) -> None:

@@ -271,7 +271,7 @@ BAD_FIELDS: list[tuple[str, tuple[Any, ...], Any, str, str]] = [
      "pod.terminationGracePeriodSeconds",
      "expected a duration such as 30, '250ms', '30s' or '5m', got '5 parsecs'"),
     ("probe-period-zero", ("pod", "readinessProbe", "periodSeconds"), 0,
-     "pod.readinessProbe.periodSeconds", "must be > 0, got 0.0"),
+     "pod.readinessProbe.periodSeconds", "must be >= 1, got 0.0"),
     ("lognormal-median", ("release", "current", "containerStart"),
      {"type": "lognormal", "median": 0, "sigma": 0.3},
      "release.current.containerStart.median", "must be > 0, got 0.0"),

@@ -17,6 +17,9 @@ Three pictures answer the three questions people ask of a release:
 * :func:`plot_tradeoff` puts each strategy on a plane of two costs and draws the Pareto front
   (the strategies no other strategy beats on both), so the cheap-but-risky and the
   safe-but-expensive choices are visible at once. Labels never overlap.
+* :func:`plot_sweep` and :func:`plot_sweep_heatmap` read a sweep (:func:`simdeploy.sweep`):
+  a cost against one swept setting with interval bands per strategy, and a map of a cost over
+  two settings, one panel per strategy.
 
 The functions build :class:`matplotlib.figure.Figure` objects directly and never touch
 ``pyplot``: library code must not change the global backend or figure registry. The figures
@@ -38,6 +41,7 @@ from simdeploy.plots._style import (
     strategy_colors,
 )
 from simdeploy.plots.comparison import COMPARISON_METRICS, COST_METRIC, plot_comparison
+from simdeploy.plots.sweep import SWEEP_METRICS, plot_sweep, plot_sweep_heatmap
 from simdeploy.plots.timeline import plot_timeline
 from simdeploy.plots.tradeoff import plot_tradeoff
 
@@ -45,8 +49,11 @@ __all__ = [
     "COMPARISON_METRICS",
     "COST_METRIC",
     "STRATEGY_COLORS",
+    "SWEEP_METRICS",
     "VERSION_COLORS",
     "plot_comparison",
+    "plot_sweep",
+    "plot_sweep_heatmap",
     "plot_timeline",
     "plot_tradeoff",
     "strategy_color",

@@ -1,8 +1,11 @@
 """The strategies on a trade-off plane of two costs, with the Pareto front.
 
-Each strategy is a point at its mean over replications (error bars: one standard deviation),
-labelled with its name where the label overlaps no other label or marker. The Pareto front
-joins the strategies no other strategy beats on both costs. By default the plane is the
+Each strategy is a point at its mean over replications (error bars: one standard deviation;
+a shaded box: the Student-t intervals of the two means), labelled with its name where the
+label overlaps no other label or marker. The Pareto front joins the strategies no other
+strategy beats on both costs; a point whose box overlaps the box of a point on the front on
+both axes is ringed: the replications cannot tell the two apart, so "on the front" or "off
+it" is not settled for that pair. By default the plane is the
 capacity a strategy holds (extra *scheduled* pod-seconds: Pending pods hold no node) against
 the users who saw an error; when the scenario prices pods, the extra cost is read off a second
 axis along the top.
@@ -13,8 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from simdeploy.plots._labels import place_labels
@@ -30,6 +35,7 @@ from simdeploy.plots._style import (
     thousands,
 )
 from simdeploy.plots._table import axis_label, replication_note, strategy_stats, with_outcomes
+from simdeploy.statistics import t_interval
 
 __all__ = ["plot_tradeoff"]
 
@@ -40,6 +46,7 @@ def plot_tradeoff(
     y: str = "users_with_errors",
     *,
     title: str | None = None,
+    level: float = 0.95,
 ) -> Figure:
     """Draw each strategy as a point on two costs, with the Pareto front.
 
@@ -50,7 +57,18 @@ def plot_tradeoff(
     joins the strategies that no other strategy matches or beats on both costs (lower is
     better on both axes), drawn as a step line: everything above and to the right of it is
     dominated. Strategies whose mean is missing on either axis (say, a duration that never
-    ended) cannot be placed; they are named under the plot. When ``x`` is the extra scheduled
+    ended) cannot be placed; they are named under the plot.
+
+    With replications, a shaded box in the strategy's colour spans the t-interval of the mean
+    at ``level`` on each axis (:func:`simdeploy.statistics.t_interval`: the uncertainty of the
+    point itself, which shrinks with more replications, unlike the error bars' spread of the
+    runs). A point whose box overlaps, on both axes, the box of another point that is on the
+    Pareto front is ringed in red dots: the two cannot be told apart at ``level``. The boxes
+    are per-strategy intervals, which ignore that strategies share their random numbers seed
+    by seed; the paired differences of :func:`simdeploy.summarize` are sharper, so a ringed
+    pair may still differ significantly there, while an unringed pair differs here too.
+
+    When ``x`` is the extra scheduled
     pod-seconds and the table's ``extra_cost`` is not zero (the scenario prices pods), a
     second axis along the top reads the cost. Names are drawn as written, never as mathtext.
 
@@ -59,6 +77,7 @@ def plot_tradeoff(
         x: the column on the horizontal axis (``"extra_cost"`` puts the cost there).
         y: the column on the vertical axis.
         title: the first title line; None writes "Trade-off: <y> vs <x>".
+        level: the confidence level of the boxes.
 
     Returns:
         A figure with one axes (the cost axis, when drawn, is its child, gid ``cost-axis``).
@@ -79,20 +98,39 @@ def plot_tradeoff(
     x_label, y_label = axis_label(x), axis_label(y)
     if title is None:
         title = f"Trade-off: {y_label.split(' (')[0]} vs {x_label.split(' (')[0]}"
+    boxes = f" · boxes: {100 * level:.10g} % t-intervals" if replicated else ""
     plain(
         fig.suptitle(
-            f"{title}\n{replication_note(table, 'points')} · lower-left is better", fontsize=11
+            f"{title}\n{replication_note(table, 'points')}{boxes} · lower-left is better",
+            fontsize=11,
         )
     )
 
     mx, my = sx["mean"].to_numpy(dtype=float), sy["mean"].to_numpy(dtype=float)
     ex = sx["std"].fillna(0).to_numpy(dtype=float)
     ey = sy["std"].fillna(0).to_numpy(dtype=float)
+    hx, hy = _half_widths(table, x, names, level), _half_widths(table, y, names, level)
     placed = np.isfinite(mx) & np.isfinite(my)
+    boxed = placed & np.isfinite(hx) & np.isfinite(hy)
     avoid: list[np.ndarray] = []
     for i, name in enumerate(names):
         if not placed[i]:
             continue
+        if boxed[i]:
+            ax.add_patch(
+                Rectangle(
+                    (mx[i] - hx[i], my[i] - hy[i]),
+                    2 * hx[i],
+                    2 * hy[i],
+                    facecolor=to_rgba(palette[name], 0.18),
+                    edgecolor=palette[name],
+                    linewidth=1.0,
+                    zorder=1,
+                    gid=f"interval:{name}",
+                )
+            )
+            x0, x1, y0, y1 = mx[i] - hx[i], mx[i] + hx[i], my[i] - hy[i], my[i] + hy[i]
+            avoid.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]))
         drawn = ax.errorbar(
             mx[i],
             my[i],
@@ -148,9 +186,46 @@ def plot_tradeoff(
             markerfacecolor="none",
             label="Pareto front: no other strategy\nis lower on both axes",
         )
-        ax.set_xlim(*_limits(px, ex[placed] if replicated else 0 * px, 0.22))
-        ax.set_ylim(*_limits(py, ey[placed] if replicated else 0 * py, 0.12))
-        ax.legend(handles=[front_handle], loc="upper right", fontsize=9, framealpha=0.9)
+        handles = [front_handle]
+        if boxed.any():
+            handles.append(
+                Patch(
+                    facecolor="#999999",
+                    alpha=0.35,
+                    edgecolor="#666666",
+                    label=f"{100 * level:.10g} % t-interval of the mean",
+                )
+            )
+        close = _indistinguishable(mx, my, hx, hy, boxed, np.flatnonzero(placed)[front])
+        if close.any():
+            ax.scatter(
+                mx[close],
+                my[close],
+                s=430,
+                facecolors="none",
+                edgecolors="#C00000",
+                linewidths=1.3,
+                linestyles=":",
+                zorder=2,
+                gid="indistinguishable-points",
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="o",
+                    markersize=14,
+                    markerfacecolor="none",
+                    markeredgecolor="#C00000",
+                    label="not distinguishable from a point\non the front (boxes overlap)",
+                )
+            )
+        spread_x = np.fmax(ex, np.nan_to_num(hx)) if replicated else 0 * mx
+        spread_y = np.fmax(ey, np.nan_to_num(hy)) if replicated else 0 * my
+        ax.set_xlim(*_limits(px, spread_x[placed], 0.22))
+        ax.set_ylim(*_limits(py, spread_y[placed], 0.12))
+        ax.legend(handles=handles, loc="upper right", fontsize=9, framealpha=0.9)
     else:
         note(ax, "no strategy has a value on both axes")
     missing = [n for n, ok in zip(names, placed) if not ok]
@@ -209,6 +284,27 @@ def _cost_axis(ax: Axes, table: pd.DataFrame) -> None:
     top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_value(v)))
     top.tick_params(labelsize=8)
     top.set_gid("cost-axis")
+
+
+def _half_widths(table: pd.DataFrame, column: str, names: list[str], level: float) -> np.ndarray:
+    """Each strategy's t-interval half-width of ``column`` (NaN with fewer than two values)."""
+    strategies = table["strategy"].astype(str)
+    values = pd.to_numeric(table[column], errors="coerce").astype(float)
+    return np.array([t_interval(values[strategies == name].to_numpy(), level)[1]
+                     for name in names])
+
+
+def _indistinguishable(mx: np.ndarray, my: np.ndarray, hx: np.ndarray, hy: np.ndarray,
+                       boxed: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """True for each boxed point whose box overlaps, on both axes, that of another front point."""
+    close = np.zeros(len(mx), dtype=bool)
+    for i in np.flatnonzero(boxed):
+        for j in front:
+            overlap_x = abs(mx[i] - mx[j]) <= hx[i] + hx[j]
+            overlap_y = abs(my[i] - my[j]) <= hy[i] + hy[j]
+            if j != i and boxed[j] and overlap_x and overlap_y:
+                close[i] = True
+    return close
 
 
 def _pareto_mask(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
