@@ -36,3 +36,17 @@ def test_quick_benchmark_runs_and_reports_every_model() -> None:
         assert abs(models[key]["requests"] - textbook) <= 0.10 * textbook, (key, models[key])
     # the "rolling" figure must come from a run in which a rollout really happened
     assert models["rolling"]["outcome"] == "completed", models["rolling"]
+
+
+def test_decision_benchmark_runs_and_the_pool_gives_the_same_table() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_decision", "--quick", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["comparison"]["runs"] == 8
+    assert result["comparison"]["identical_tables"] == 1.0
+    peaks = [row["peak_mib"] for row in result["memory"]]
+    assert [row["minutes"] for row in result["memory"]] == [5.0, 20.0, 80.0]
+    assert all(p > 0 for p in peaks)
