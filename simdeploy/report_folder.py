@@ -28,7 +28,8 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["ReportPathError", "check_out", "clean_stale", "make_parents", "new_work_folder",
+__all__ = ["ReportPathError", "check_folder_path", "check_out", "clean_stale", "make_parents",
+           "new_work_folder",
            "publish", "release", "remove_created", "report_files"]
 
 _held: dict[Path, int] = {}
@@ -97,6 +98,26 @@ def new_work_folder(out: Path) -> Path:
     return work
 
 
+def check_folder_path(out: str | Path, what: str, doing: str) -> Path:
+    """``out`` as an absolute path, if it can name a folder of results at all.
+
+    Raises:
+        ReportPathError: ``out`` is the current folder, lies under a file, is a symbolic
+            link or a file (``what`` names the folder's kind and ``doing`` the verb).
+    """
+    out = Path(out).absolute()
+    if out.name in ("", ".", "..") or out == Path.cwd():
+        raise ReportPathError(f"name a folder for the {what}, not the current one")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ReportPathError(f"{parent} is not a directory")
+    if out.is_symlink():
+        raise ReportPathError(f"is a symbolic link: not {doing} it")
+    if out.exists() and not out.is_dir():
+        raise ReportPathError(f"exists and is not a folder: not {doing} it")
+    return out
+
+
 def check_out(out: str | Path, will_write: Iterable[str] = ()) -> Path:
     """The report folder, if writing it cannot destroy anything but an earlier report.
 
@@ -110,17 +131,8 @@ def check_out(out: str | Path, will_write: Iterable[str] = ()) -> Path:
             simdeploy report, the current folder, lies under a file, or holds a file of the
             user's where the report would write.
     """
-    out = Path(out).absolute()
-    if out.name in ("", ".", "..") or out == Path.cwd():
-        raise ReportPathError("name a folder for the report, not the current one")
-    for parent in out.parents:
-        if parent.exists() and not parent.is_dir():
-            raise ReportPathError(f"{parent} is not a directory")
-    if out.is_symlink():
-        raise ReportPathError("is a symbolic link: not replacing it")
+    out = check_folder_path(out, "report", "replacing")
     if out.exists():
-        if not out.is_dir():
-            raise ReportPathError("exists and is not a folder: not replacing it")
         ours = _files_of_report(out)
         if ours is None:
             if any(out.iterdir()):

@@ -33,7 +33,13 @@ from typing import Any
 import pandas as pd
 
 from simdeploy.errors import ScenarioError, shown
-from simdeploy.report_folder import clean_stale, new_work_folder, release
+from simdeploy.report_folder import (
+    ReportPathError,
+    check_folder_path,
+    clean_stale,
+    new_work_folder,
+    release,
+)
 from simdeploy.sweep import SweepPlan
 
 __all__ = ["KIND", "SweepFolder", "open_sweep_folder"]
@@ -121,15 +127,10 @@ def open_sweep_folder(out: str | Path, plan: SweepPlan, *, resume: bool = False,
     def refuse(problem: str, location: str = "--out") -> ScenarioError:
         return ScenarioError(where, location, problem)
 
-    if out.name in ("", ".", "..") or out == Path.cwd():
-        raise refuse("name a folder for the sweep, not the current one")
-    for parent in out.parents:
-        if parent.exists() and not parent.is_dir():
-            raise refuse(f"{parent} is not a directory")
-    if out.is_symlink():
-        raise refuse("is a symbolic link: not writing into it")
-    if out.exists() and not out.is_dir():
-        raise refuse("exists and is not a folder: not writing into it")
+    try:
+        check_folder_path(out, "sweep", "writing into")
+    except ReportPathError as exc:
+        raise refuse(str(exc)) from None
     clean_stale(out, notice)
     definition = plan.definition()
     if out.exists() and any(out.iterdir()):
