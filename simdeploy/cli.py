@@ -214,6 +214,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="format of the timeline table (parquet needs pyarrow)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.add_argument("--set", type=_setting, action="append", metavar="PATH=V1,V2,...",
+                        dest="settings",
+                        help="also sweep this field path over these values (as simdeploy "
+                             "sweep does) and add a Sweep section; repeatable")
     _add_statistics(report)
     add_engine(report)
     add_force(report)
@@ -482,6 +486,18 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     baseline = _baseline_strategy(args, scenario)
     check_batch_size(scenario, len(scenario.strategies) * args.replications, args.file,
                      force=args.force, keep_timelines=True)
+    factors = _factors(args) if args.settings else None
+    variants: list[Any] = []
+    if factors:
+        from simdeploy.budget import estimate_run
+        from simdeploy.sweep import plan_sweep
+
+        seed = scenario.seed if args.seed is None else args.seed
+        plan = plan_sweep(scenario, factors, args.replications, seed, force=args.force,
+                          source=args.file)  # every variant checked before any run
+        variants = [variant.scenario for variant in plan.variants]
+        largest = max(variants, key=lambda s: estimate_run(s).wall_seconds)
+        check_batch_size(largest, len(plan.tasks), args.file, force=args.force)
     if args.format == "parquet":
         import importlib.util
 
@@ -490,19 +506,21 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
                                 "(pip install pyarrow), or use --format csv")
     try:
         clean_stale(args.out, notice)
-        check_out(args.out, planned_files(scenario, args.format))  # before simulating
+        check_out(args.out, planned_files(scenario, args.format, factors))  # before running
     except ReportPathError as exc:
         raise ScenarioError(args.out, "--out", str(exc)) from None
     except OSError as exc:
         raise ScenarioError(args.out, "--out", exc.strerror or str(exc)) from None
     try:
-        steps = report_steps(scenario, args.replications)
-        serial = _serial_seconds([scenario], len(scenario.strategies) * args.replications)
+        steps = report_steps(scenario, args.replications, factors)
+        serial = _serial_seconds([scenario, *variants],
+                                 len(scenario.strategies) * args.replications)
         with _engine(args, serial) as engine, _progress(args.quiet, steps) as progress:
             folder = write_report(scenario, args.out, replications=args.replications,
                                   seed=args.seed, source=args.file, progress=progress,
                                   timeline_format=args.format, force=True, notice=notice,
-                                  level=args.level, baseline=baseline, **engine)
+                                  level=args.level, baseline=baseline, sweep=factors,
+                                  **engine)
     except ReportPathError as exc:
         raise ScenarioError(args.out, "--out", str(exc)) from None
     except OSError as exc:
@@ -510,6 +528,17 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
                             f"cannot write the report: {exc.strerror or exc}") from None
     out.write(f"{folder / 'report.html'}\n")
     return 0
+
+
+def _factors(args: argparse.Namespace) -> dict[str, list[Any]]:
+    """The ``--set PATH=V1,V2`` options as a sweep's grid (a path at most once)."""
+    factors: dict[str, list[Any]] = {}
+    for path, values in args.settings:
+        if path in factors:
+            raise ScenarioError(args.file, "--set", f"{path} is set twice: give all its "
+                                                    "values in one --set")
+        factors[path] = values
+    return factors
 
 
 def _sweep(args: argparse.Namespace, out: TextIO) -> int:
@@ -526,12 +555,7 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     if args.resume and args.out is None:
         raise ScenarioError(args.file, "--resume", "only with --out (the folder to resume)")
     scenario = _load(args.file, args.force)
-    factors: dict[str, list[Any]] = {}
-    for path, values in args.settings:
-        if path in factors:
-            raise ScenarioError(args.file, "--set", f"{path} is set twice: give all its "
-                                                    "values in one --set")
-        factors[path] = values
+    factors = _factors(args)
     seed = scenario.seed if args.seed is None else args.seed
     # every variant validated and sized before anything runs or is written
     plan = plan_sweep(scenario, factors, args.replications, seed, force=args.force,

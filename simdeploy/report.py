@@ -14,7 +14,11 @@ random numbers), and writes into ``out``:
 * ``timeline.csv`` (or ``timeline.parquet``, by choice, never by what happens to be
   installed) — every run's timeline, with ``strategy``, ``replication`` and ``seed`` columns;
 * ``scenario.yaml`` (the effective scenario) and ``meta.json`` (versions, seeds, the files);
-* ``figures/*.png`` and ``figures/*.svg`` (SVGs byte-reproducible: no date, fixed ids).
+* ``figures/*.png`` and ``figures/*.svg`` (SVGs byte-reproducible: no date, fixed ids);
+* with ``sweep`` (``simdeploy report --set PATH=V1,V2``), a *Sweep* section: every strategy
+  on every variant of the grid (:func:`simdeploy.sweep`, same replications and seeds), what
+  the sweep says in sentences (:func:`simdeploy.sweep_summary.sweep_findings`), its table of
+  means ± half-widths, its figures (``figures/sweep-*``), and ``sweep.csv``.
 
 The folder is put in place all at once, and a re-run keeps what a user added to an earlier
 report (:mod:`simdeploy.report_folder`).
@@ -32,7 +36,7 @@ import platform
 import re
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +77,13 @@ from simdeploy.summary_table import (
     interval_table,
     noise_warning,
     percent,
+)
+from simdeploy.sweep import SweepPlan, plan_sweep, run_plan
+from simdeploy.sweep_summary import (
+    sweep_figure_stems,
+    sweep_figures,
+    sweep_findings,
+    sweep_table,
 )
 from simdeploy.verdict import verdict
 
@@ -202,21 +213,29 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
             + "</div>")
 
 
-def _figure_stems(scenario: Scenario) -> list[str]:
-    return ["comparison", "tradeoff", *(f"timeline-{name}" for name in scenario.strategies)]
+def _figure_stems(scenario: Scenario,
+                  sweep: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+    stems = ["comparison", "tradeoff", *(f"timeline-{name}" for name in scenario.strategies)]
+    return stems + [f"sweep-{stem}" for stem in sweep_figure_stems(sweep or {})]
 
 
-def report_steps(scenario: Scenario, replications: int) -> int:
-    """Steps a report's progress counts: every run, then every figure."""
-    return len(scenario.strategies) * replications + len(_figure_stems(scenario))
+def report_steps(scenario: Scenario, replications: int,
+                 sweep: Mapping[str, Sequence[Any]] | None = None) -> int:
+    """Steps a report's progress counts: every run (the sweep's too), then every figure."""
+    runs = len(scenario.strategies) * replications
+    if sweep:
+        runs *= 1 + math.prod(len(values) for values in sweep.values())
+    return runs + len(_figure_stems(scenario, sweep))
 
 
-def planned_files(scenario: Scenario, timeline_format: str = "csv") -> list[str]:
+def planned_files(scenario: Scenario, timeline_format: str = "csv",
+                  sweep: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
     """The files a report of ``scenario`` writes, relative to its folder."""
-    figures = [f"figures/{stem}.{ext}" for stem in _figure_stems(scenario)
+    figures = [f"figures/{stem}.{ext}" for stem in _figure_stems(scenario, sweep)
                for ext in ("png", "svg")]
+    tables = ["sweep.csv"] if sweep else []
     return ["report.html", "summary.csv", f"timeline.{timeline_format}", "scenario.yaml",
-            "meta.json", *figures]
+            "meta.json", *tables, *figures]
 
 
 def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
@@ -224,7 +243,8 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
                  progress: Callable[[int, int], None] | None = None,
                  timeline_format: str = "csv", force: bool = False,
                  notice: Callable[[str], None] | None = None, level: float = 0.95,
-                 baseline: str | None = None, jobs: int = 1, client: Any = None) -> Path:
+                 baseline: str | None = None, jobs: int = 1, client: Any = None,
+                 sweep: Mapping[str, Sequence[Any]] | None = None) -> Path:
     """Run the comparison and write the report folder ``out``.
 
     ``out`` may exist only as an earlier simdeploy report: what that report wrote is
@@ -244,9 +264,15 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
         baseline: the strategy the others are compared with; None takes the first.
         jobs: worker processes for the runs (see :mod:`simdeploy.execution`); 1 runs here.
         client: a ``dask.distributed.Client`` to run them on instead.
+        sweep: field path (file spelling) → values: also run every strategy on every
+            combination (:func:`simdeploy.sweep`, with the same replications and seeds) and
+            add a Sweep section. Every variant is validated before anything runs.
 
     Returns:
         The report folder.
+
+    Raises:
+        ScenarioError: a swept path or value is not valid (nothing is written).
     """
     if replications < 1:
         raise ValueError("replications must be >= 1")
@@ -258,9 +284,11 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
     if timeline_format not in ("csv", "parquet"):
         raise ValueError("timeline_format is 'csv' or 'parquet'")
     seed = scenario.seed if seed is None else seed
+    plan = (plan_sweep(scenario, sweep, replications, seed, force=force, source=source)
+            if sweep else None)
     out = Path(out).absolute()
     clean_stale(out, notice)
-    out = check_out(out, planned_files(scenario, timeline_format))
+    out = check_out(out, planned_files(scenario, timeline_format, sweep))
     created = make_parents(out)
     work = None
     try:
@@ -271,7 +299,8 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
             warnings.filterwarnings("ignore", message="Glyph .* missing from",
                                     category=UserWarning)
             _write(scenario, work, replications, seed, source, progress, timeline_format,
-                   force, level=level, baseline=baseline, jobs=jobs, client=client)
+                   force, level=level, baseline=baseline, jobs=jobs, client=client,
+                   plan=plan)
         umask = os.umask(0)
         os.umask(umask)
         work.chmod(0o777 & ~umask)
@@ -290,9 +319,9 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
 def _write(scenario: Scenario, work: Path, replications: int, seed: int, source: str | None,
            progress: Callable[[int, int], None] | None, timeline_format: str,
            force: bool, *, level: float = 0.95, baseline: str | None = None,
-           jobs: int = 1, client: Any = None) -> None:
+           jobs: int = 1, client: Any = None, plan: SweepPlan | None = None) -> None:
     names = list(scenario.strategies)
-    total = report_steps(scenario, replications)
+    total = report_steps(scenario, replications, plan.factors if plan else None)
     rows: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
     timelines: list[pd.DataFrame] = []
@@ -308,6 +337,14 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
             first[result.strategy] = result
     table = comparison_table(rows)
     table.to_csv(work / "summary.csv", index=False)
+    swept = None
+    if plan is not None:
+        def counted_sweep(done: int, _runs: int) -> None:
+            if progress is not None:
+                progress(len(rows) + done, total)
+
+        swept = plan.table(run_plan(plan, jobs=jobs, client=client, progress=counted_sweep))
+        swept.to_csv(work / "sweep.csv", index=False)
     timeline = pd.concat(timelines, ignore_index=True)
     ids = ["strategy", "replication", "seed"]
     timeline = timeline[[*ids, *[c for c in timeline.columns if c not in ids]]]
@@ -332,14 +369,19 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     ]
     figures += [(f"timeline-{name}", f"Timeline: {name} (seed {seed})",
                  plots.plot_timeline(result)) for name, result in first.items()]
+    if swept is not None and plan is not None:
+        figures += [(f"sweep-{stem}", f"Sweep: {stem}", make())
+                    for stem, make in sweep_figures(swept, plan.factors, scenario.name)]
     images = []
-    for done, (stem, caption, fig) in enumerate(figures, start=len(rows) + 1):
+    sweep_images = []
+    first_figure = len(rows) * (1 + len(plan.variants) if plan is not None else 1) + 1
+    for done, (stem, caption, fig) in enumerate(figures, start=first_figure):
         png = _save(fig, figures_dir, stem)
         if progress is not None:
             progress(done, total)
-        images.append(f'<figure><img alt="{html.escape(caption)}" '
-                      f'src="data:image/png;base64,{png}">'
-                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        (sweep_images if stem.startswith("sweep-") else images).append(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
     reps = (f"{replications} replications per strategy, seeds {seed}–{seed + replications - 1}"
             if replications > 1 else f"seed {seed}")
@@ -360,6 +402,7 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
          + legend),
         *_differences_section(table, level, baseline),
         ("Figures", "\n".join(images)),
+        *_sweep_section(swept, plan, level, sweep_images),
         ("Every run", _table_html(table, "runs")),
         ("Scenario as run", f"<pre>{html.escape(scenario_yaml)}</pre>"),
         ("Provenance", "<pre>" + html.escape(json.dumps(meta, indent=2)) + "</pre>"),
@@ -369,6 +412,28 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     # Last: the list of what this report wrote, so that a re-run replaces only these.
     meta["files"] = sorted([*report_files(work), "meta.json"])
     (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def _sweep_section(swept: pd.DataFrame | None, plan: SweepPlan | None, level: float,
+                   images: list[str]) -> list[tuple[str, str]]:
+    """The sweep's grid, what it says, its table and its figures (none without a sweep)."""
+    if swept is None or plan is None:
+        return []
+    grid = "; ".join(f"<code>{html.escape(path)}</code> = "
+                     + ", ".join(html.escape(_shown_value(v)) for v in values)
+                     for path, values in plan.factors.items())
+    intro = (f"<p>Every strategy on each of the {len(plan.variants)} combinations of {grid}, "
+             f"{plan.replications} replication{'s' if plan.replications != 1 else ''} each "
+             "on the comparison's seeds (so two variants are compared seed by seed). "
+             "Each cell is the mean ± the half-width of its "
+             f"{percent(level)} t-interval; the whole table is <code>sweep.csv</code>.</p>")
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sweep_findings(swept, level))
+    return [("Sweep", intro + f'<ul id="sweep-findings">{items}</ul>'
+             + _table_html(sweep_table(swept, level), "sweep") + "\n".join(images))]
+
+
+def _shown_value(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 def _verdict_html(table: pd.DataFrame, replications: int, level: float) -> str:

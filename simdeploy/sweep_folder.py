@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,10 +86,11 @@ class SweepFolder:
         (:func:`~simdeploy.plots.plot_sweep_heatmap`).
         """
         from simdeploy.report import _save
+        from simdeploy.sweep_summary import sweep_figures
 
         folder = self.path / "figures"
         folder.mkdir(exist_ok=True)
-        for stem, make in _figures(table, self.plan):
+        for stem, make in sweep_figures(table, self.plan.factors, self.plan.scenario.name):
             try:
                 figure = make()
             except ValueError as exc:  # e.g. too many panels: the table is still whole
@@ -185,28 +185,6 @@ def _create(out: Path, plan: SweepPlan, definition: dict[str, Any], source: str 
     finally:
         release(work)
     _sync_dir(out.parent)
-
-
-def _figures(table: pd.DataFrame, plan: SweepPlan) -> list[tuple[str, Callable[[], Any]]]:
-    """(file stem, figure maker) of each figure of a finished sweep."""
-    from simdeploy import plots
-
-    name = plan.scenario.name
-    swept = [path for path, values in plan.factors.items() if len(values) > 1]
-    figures: list[tuple[str, Callable[[], Any]]] = [
-        (f"by-{_stem(path)}",
-         lambda path=path: plots.plot_sweep(table, path, title=f"{name}: {path}"))
-        for path in swept or list(plan.factors)[:1]]
-    if len(swept) == 2:
-        figures += [(f"map-{metric}",
-                     lambda metric=metric: plots.plot_sweep_heatmap(
-                         table, swept[0], swept[1], metric, title=f"{name}: {metric}"))
-                    for metric in ("users_with_errors", "extra_scheduled_pod_seconds")]
-    return figures
-
-
-def _stem(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", path).strip("-.") or "path"
 
 
 def _lock(log: Path, refuse: Callable[..., ScenarioError]) -> int:

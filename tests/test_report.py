@@ -306,3 +306,94 @@ def test_progress_bar_on_a_terminal_unless_quiet(one_strategy, tmp_path) -> None
     assert "simulating" in shown
     assert "3/3" in shown
     assert stderr_of("--quiet") == ""
+
+
+# --------------------------------------------------------------------------------------------
+# the Sweep section (report --set)
+
+
+def test_a_report_with_a_sweep_has_its_section_table_figures_and_csv(small, tmp_path,
+                                                                     capsys) -> None:
+    scenario, path = small
+    out = tmp_path / "swept"
+    code = main(["report", str(path), "--out", str(out), "--replications", "2", "--seed", "3",
+                 "--quiet", "--jobs", "1", "--set", "pod.preStopSeconds=0,5",
+                 "--set", "strategies.rolling.maxSurge=25%,50%"])
+    assert code == 0, capsys.readouterr().err
+    factors = {"pod.preStopSeconds": [0, 5], "strategies.rolling.maxSurge": ["25%", "50%"]}
+    expected = sd.sweep(scenario, factors, replications=2, seed=3)
+    written = pd.read_csv(out / "sweep.csv", keep_default_na=False, na_values=[""])
+    assert len(written) == len(expected) == 4 * 3 * 2
+    for column in ("variant", "strategy", "seed", "users_with_errors", "requests_failed"):
+        assert written[column].tolist() == expected[column].tolist(), column
+    figures = sorted(p.name for p in (out / "figures").glob("sweep-*.png"))
+    assert figures == ["sweep-by-pod.preStopSeconds.png",
+                       "sweep-by-strategies.rolling.maxSurge.png",
+                       "sweep-map-extra_scheduled_pod_seconds.png",
+                       "sweep-map-users_with_errors.png"]
+    text = (out / "report.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    assert "sweep" in page.tables
+    section = text[text.index("<h2>Sweep</h2>"):]
+    assert "4 combinations" in section
+    assert "2 replications each" in section
+    assert section.count('<figure><img alt="Sweep: ') == 4
+    findings = re.findall(r"<li>(.*?)</li>", section[:section.index("</ul>")])
+    assert any(line.startswith("rolling: ") for line in findings)
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert "sweep.csv" in meta["files"]
+
+
+def test_a_bad_swept_path_in_a_report_writes_nothing(one_strategy, tmp_path, capsys) -> None:
+    out = tmp_path / "never"
+    code = main(["report", str(one_strategy), "--out", str(out), "--quiet",
+                 "--set", "pod.preStopSecs=0,5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "pod.preStopSecs" in err
+    assert not out.exists()
+
+
+def _swept(values_by_variant: dict[int, list[float]], other: list[float]) -> pd.DataFrame:
+    rows = []
+    for variant, values in values_by_variant.items():
+        for seed, value in enumerate(values):
+            rows.append({"variant": variant, "pod.preStopSeconds": [0, 5][variant],
+                         "strategy": "rolling", "replication": seed, "seed": seed,
+                         "users_with_errors": value, "extra_scheduled_pod_seconds": 10.0})
+            rows.append({"variant": variant, "pod.preStopSeconds": [0, 5][variant],
+                         "strategy": "bg", "replication": seed, "seed": seed,
+                         "users_with_errors": other[seed] + variant,
+                         "extra_scheduled_pod_seconds": 10.0})
+    return pd.DataFrame(rows)
+
+
+def test_sweep_findings_pair_variants_by_seed() -> None:
+    from simdeploy.sweep_summary import sweep_findings
+
+    # rolling: 5 s of preStop removes 100 ± 1 users per seed, on a spread of hundreds between
+    # seeds: paired, certain; bg: +1 user per seed on a large spread: paired, also certain,
+    # since the difference is exactly 1 every time.
+    base = [300.0, 800.0, 150.0, 620.0]
+    rolling = {0: base, 1: [v - 100 + d for v, d in zip(base, [1, -1, 0, 1])]}
+    lines = sweep_findings(_swept(rolling, [10.0, 400.0, 90.0, 700.0]))
+    assert lines[0].startswith("rolling: users w/ errors 368 at pod.preStopSeconds = 5, 468 at "
+                               "pod.preStopSeconds = 0 (difference 100 ± ")
+    assert "significant at 95 %" in lines[0]
+    assert "not significant" not in lines[0]
+    assert "bg: users w/ errors 300 at pod.preStopSeconds = 0, 301 at" in lines[1]
+    assert lines[-1] == "The swept values do not change extra pod·s of rolling and bg."
+    # the same rolling numbers with the seeds shuffled in one variant: no pairing left
+    shuffled = {0: base, 1: [v - 100 for v in (base[2], base[3], base[0], base[1])]}
+    noisy = sweep_findings(_swept(shuffled, [10.0, 400.0, 90.0, 700.0]))
+    assert "not significant at 95 %" in noisy[0]
+
+
+def test_sweep_findings_with_one_replication_test_nothing() -> None:
+    from simdeploy.sweep_summary import sweep_findings
+
+    lines = sweep_findings(_swept({0: [5.0], 1: [3.0]}, [1.0]))
+    assert "significant" not in lines[0]
+    assert lines[-1].startswith("One replication per variant: no difference is tested")
