@@ -33,7 +33,10 @@ __all__ = [
     "DEFAULT_MAX_SURGE",
     "DEFAULT_MAX_UNAVAILABLE",
     "approximate_weighted_counts",
+    "assess_metric_status",
+    "assess_run_status",
     "basic_canary_replica_counts",
+    "evaluate_result",
     "traffic_routed_canary_counts",
     "traffic_weight_to_replicas",
 ]
@@ -405,3 +408,11 @@ def traffic_routed_canary_counts(
         traffic_weight_to_replicas(replicas, stable_weight),
     )
     return canary, stable
+
+
+# The analysis rules (A17-A19) live in argo_analysis; re-exported here under the pinned names.
+from simdeploy.rules.argo_analysis import (  # noqa: E402
+    assess_metric_status,
+    assess_run_status,
+    evaluate_result,
+)
