@@ -41,6 +41,10 @@ MAX_MEMORY_BYTES = 4 * 2**30
 MAX_BATCH_SECONDS = 4 * 3600
 """Estimated wall time of all the runs of one command (``compare``, ``report``)."""
 
+MAX_RUNS = 1_000_000
+"""Runs in one batch, even with ``--force``: the plan of a batch alone (a task per run) would
+take gigabytes past this, before anything runs."""
+
 _BYTES_PER_REQUEST = 40
 """Measured peak growth per simulated request (latencies are streamed, see simdeploy.latency;
 what remains is the event heap and allocator slack), with a margin."""
@@ -155,6 +159,10 @@ def check_batch_size(scenario: Scenario, runs: int, source: str, *, force: bool 
     Raises:
         RunTooLargeError: one line with the estimate, the limit and the way around it.
     """
+    if runs > MAX_RUNS:
+        raise RunTooLargeError(source, "--replications",
+                               f"too many runs: {runs:,}; at most {MAX_RUNS:,} in one batch, "
+                               "not even with --force")
     estimate = estimate_run(scenario)
     seconds = runs * estimate.wall_seconds
     kept = runs * estimate.timeline_rows * _BYTES_PER_TIMELINE_ROW if keep_timelines else 0.0

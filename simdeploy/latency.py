@@ -79,7 +79,10 @@ def _bucket(latencies_s: np.ndarray) -> np.ndarray:
 
 
 def _representative_s(bucket: int) -> float:
-    """The geometric middle of a bucket."""
+    """The geometric middle of a bucket; 1 µs for the first, which holds everything below
+    (so a latency under 1 µs is read to within 1 µs)."""
+    if bucket == 0:
+        return _LOW_S
     return _LOW_S * math.exp((bucket + 0.5) * _STEP)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from simdeploy.budget import check_run_size
+from simdeploy.budget import check_batch_size, check_run_size, estimate_run
 from simdeploy.compare import RunTask, comparison_table, run_row
 from simdeploy.errors import ScenarioError, described, shown
 from simdeploy.execution import execute
@@ -122,6 +122,9 @@ def plan_sweep(scenario: Scenario, factors: Mapping[str, Sequence[Any]], replica
             changed.strategy(name)  # a sweep may not remove a strategy it runs
         check_run_size(changed, source, force=force)
         variants.append(Variant(index, values, changed))
+    # the whole batch is sized before its plan is built: the plan alone grows with it
+    largest = max((v.scenario for v in variants), key=lambda s: estimate_run(s).wall_seconds)
+    check_batch_size(largest, len(variants) * len(names) * replications, source, force=force)
     tasks: list[RunTask] = []
     task_variants: list[int] = []
     for variant in variants:
@@ -200,6 +203,15 @@ def sweep(scenario: Scenario, factors: Mapping[str, Sequence[Any]], replications
                       force=force)
     rows = run_plan(plan, jobs=1 if jobs is None else jobs, client=client, progress=progress)
     return plan.table(rows)
+
+
+def value_key(value: Any) -> Any:
+    """A hashable stand-in for a swept (or varied) value: lists and mappings included."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    if hasattr(value, "item"):  # a NumPy scalar
+        return value.item()
+    return value
 
 
 def plain_row(row: Mapping[str, Any]) -> dict[str, Any]:

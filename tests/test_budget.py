@@ -52,9 +52,12 @@ def test_beyond_the_machine_is_refused_even_when_forced(tiny_mapping: dict[str, 
 def test_too_many_runs_is_refused_unless_forced(tiny_mapping: dict[str, Any]) -> None:
     scenario = sd.load_scenario(tiny_mapping)
     budget.check_batch_size(scenario, 100, "f.yaml")
-    with pytest.raises(RunTooLargeError, match="too many runs: 10,000,000 runs"):
-        budget.check_batch_size(scenario, 10_000_000, "f.yaml")
-    budget.check_batch_size(scenario, 10_000_000, "f.yaml", force=True)
+    with pytest.raises(RunTooLargeError, match="too many runs: 1,000,000 runs"):
+        budget.check_batch_size(scenario, 1_000_000, "f.yaml")
+    budget.check_batch_size(scenario, 1_000_000, "f.yaml", force=True)
+    # past MAX_RUNS the plan alone would exhaust memory: refused even when forced
+    with pytest.raises(RunTooLargeError, match="at most 1,000,000 in one batch, not even"):
+        budget.check_batch_size(scenario, 1_000_001, "f.yaml", force=True)
 
 
 def test_shipped_scenarios_are_well_inside_the_limits() -> None:
