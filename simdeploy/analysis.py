@@ -41,8 +41,10 @@ class HealthWatch:
         ctx.env.process(self._watch())
 
     def stop(self) -> None:
-        """The rollout has moved past the analysed phase."""
+        """The rollout has moved past the analysed phase: the gate never failed."""
         self._active = False
+        if not self.failed:
+            self.ctx.recorder.analysis_verdict = "Successful"
 
     def _watch(self) -> Generator[simpy.Event, Any, None]:
         env, gate = self.ctx.env, self.gate
@@ -56,6 +58,8 @@ class HealthWatch:
             # floating point, which would fail a window of exactly 29 failures in 100
             if requests >= gate.min_requests and failed / requests > gate.max_error_rate:
                 self.failed = True
+                self.ctx.recorder.decide_abort()
+                self.ctx.recorder.analysis_verdict = "Failed"
                 self.ctx.recorder.event(
                     "analysis_failed", self.ctx.scenario.release.new.name, 0,
                     f"{failed}/{requests} failed in {gate.window:g}s > {gate.max_error_rate:g}",

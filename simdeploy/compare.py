@@ -35,6 +35,8 @@ TABLE_COLUMNS = {
     "error_rate": "error %",
     "users_exposed_new": "users on new",
     "users_with_errors": "users w/ errors",
+    "users_failed_new": "users failed by new",
+    "detected_s": "detected s",
     "peak_pods_scheduled": "peak pods",
     "extra_scheduled_pod_seconds": "extra pod·s",
     "peak_pods_pending": "peak pending",
@@ -49,9 +51,12 @@ never got room are Pending, shown in their own column when there were any. ``ext
 shows when the scenario prices pods (``cluster.podCostPerHour``)."""
 
 COUNT_KEYS = frozenset({"requests_failed", "users_exposed_new", "users_with_errors",
-                        "peak_pods_scheduled", "peak_pods_pending"})
+                        "users_failed_new", "peak_pods_scheduled", "peak_pods_pending"})
 """Columns that count things: printed as whole numbers."""
 _SHOWN_WHEN_NONZERO = frozenset({"peak_pods_pending", "extra_cost"})
+_SHOWN_WHEN_ABORTED = frozenset({"users_failed_new", "detected_s"})
+"""Shown when some run aborted after the new version answered (``detected_s`` is a number):
+then who the new version failed, and how long it took to notice, are the question."""
 
 
 def runs(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
@@ -153,9 +158,12 @@ def summary_by_strategy(table: pd.DataFrame, *, priced: bool = False) -> pd.Data
     (``priced``: ``cluster.podCostPerHour`` is set) or some run had a cost.
     """
     rows = []
+    aborted = "detected_s" in table and bool(table["detected_s"].notna().any())
     shown = {key: label for key, label in TABLE_COLUMNS.items()
-             if key not in _SHOWN_WHEN_NONZERO or (key == "extra_cost" and priced)
-             or (key in table and table[key].abs().sum() > 0)}
+             if (key in _SHOWN_WHEN_ABORTED and aborted)
+             or (key not in _SHOWN_WHEN_ABORTED
+                 and (key not in _SHOWN_WHEN_NONZERO or (key == "extra_cost" and priced)
+                      or (key in table and table[key].abs().sum() > 0)))}
     for name, group in table.groupby("strategy", sort=False):
         row: dict[str, Any] = {"strategy": name}
         for key, label in shown.items():

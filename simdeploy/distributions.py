@@ -66,6 +66,10 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, written as a number or with a unit (``ms``, ``s``, ``m``, ``h``)."""
 
 
+INT32_MAX = 2**31 - 1
+"""Kubernetes' counts are int32: replicas, thresholds, IntOrString values."""
+
+
 class SpecModel(BaseModel):
     """Base of every scenario model: frozen, no unknown keys, camelCase in YAML.
 

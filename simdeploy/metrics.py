@@ -6,6 +6,7 @@ a number or a DataFrame, so every metric can be tested on hand-built inputs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,8 +43,24 @@ SUMMARY_KEYS = (
     "extra_scheduled_pod_seconds",
     "peak_pods_pending",
     "pending_pod_seconds",
+    "detected_s",
+    "restored_s",
+    "requests_failed_new",
+    "users_failed_new",
+    "analysis_verdict",
+    "requests_mirrored",
+    "requests_mirrored_failed",
 )
-"""The keys every summary has, in this order; ``requests_<outcome>`` counts follow them."""
+"""The keys every summary has, in this order; ``requests_<outcome>`` counts follow them.
+
+Exposure attributable to the release: ``detected_s`` is the time from the new version's first
+response to the abort (or undo) decision, ``restored_s`` from that decision until the proxies
+send the new version nothing, both NaN without an abort; ``requests_failed_new`` and
+``users_failed_new`` count the failures served by the new version and the users who had one;
+``analysis_verdict`` is the phase the rollout's analysis ended in (``Successful``, ``Failed``,
+``Inconclusive``, ``Error``), or empty when the strategy has none; ``requests_mirrored`` counts
+the copies of requests a mirroring route sent to the canary and ``requests_mirrored_failed``
+those the canary failed: no user saw them, so they are in no other count."""
 
 
 def extra_pod_seconds(changes: Sequence[tuple[float, int]], baseline: int, end_s: float) -> float:
@@ -101,10 +118,35 @@ def outcome_counts(outcomes: Sequence[int]) -> dict[str, int]:
     return {f"requests_{name}": int(outcomes[i]) for i, name in enumerate(OUTCOMES)}
 
 
+EVENT_COLUMNS = ("time_s", "kind", "version", "replicas", "detail", "weight", "value")
+"""The columns of ``result.events``: ``weight`` is the new version's routed weight (0–100) on
+the rows that change it (empty elsewhere), ``value`` an analysis measurement's value."""
+
+
+def detection_times(first_new_response_s: float, abort_s: float,
+                    new_unrouted_since_s: float) -> tuple[float, float]:
+    """(``detected_s``, ``restored_s``) from when the new version first answered, when the
+    rollout decided to abort, and since when the proxies have sent it nothing.
+
+    NaN without an abort; ``detected_s`` NaN too when the new version never answered before
+    the decision, ``restored_s`` NaN when the proxies still send it traffic at the end, and 0
+    when they already sent it none when the decision came.
+    """
+    if math.isnan(abort_s):
+        return math.nan, math.nan
+    detected = abort_s - first_new_response_s if first_new_response_s <= abort_s else math.nan
+    restored = max(0.0, new_unrouted_since_s - abort_s)  # NaN stays NaN
+    if math.isnan(new_unrouted_since_s):
+        restored = math.nan
+    return detected, restored
+
+
 def events_frame(events: Sequence[tuple]) -> pd.DataFrame:
-    """The rollout's events as a DataFrame."""
-    frame = pd.DataFrame(events, columns=["time_s", "kind", "version", "replicas", "detail"])
-    return frame.astype({"time_s": float, "replicas": int})
+    """The rollout's events as a DataFrame (:data:`EVENT_COLUMNS`)."""
+    frame = pd.DataFrame(events, columns=list(EVENT_COLUMNS))
+    frame["weight"] = pd.array([None if w is None else w for w in frame["weight"]],
+                               dtype="Float64")
+    return frame.astype({"time_s": float, "replicas": int, "value": float})
 
 
 def timeline_frame(samples: Sequence[tuple], requests_by_bin: Sequence[Sequence[int]],

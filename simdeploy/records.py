@@ -47,17 +47,38 @@ class Recorder:
         """Of those, the requests that found no endpoint (charged to the Service's primary
         version: no pod of any version saw them)."""
         n_fine = math.ceil(duration_s * GATE_BINS_PER_S) + 1
-        self.new_requests_fine = [0] * n_fine
-        """Requests that reached a new-version pod, by arrival, per 0.1 s: what a health gate
-        looks at (requests that found no endpoint never reached the version)."""
-        self.new_failed_fine = [0] * n_fine
+        self.requests_fine = [[0] * n_fine for _ in range(n_versions)]
+        """Requests that reached a pod of each version, by arrival, per 0.1 s: what a health
+        gate or an analysis query looks at (requests that found no endpoint never reached a
+        version)."""
+        self.failed_fine = [[0] * n_fine for _ in range(n_versions)]
+        """Of those, the failures, by the time of the failure, per 0.1 s."""
+        self.new_version = n_versions - 1
+        """The version a release brings (the last)."""
+        self.requests_failed_new = 0
+        """Failures served by the new version (refused, 5xx, overload, killed, timeout)."""
+        self.user_failed_new = bytearray(n_users)
+        """Users with at least one failure served by the new version."""
+        self.first_new_response_s = math.nan
+        """When the new version first answered (a success or a 5xx)."""
+        self.abort_s = math.nan
+        """When the rollout decided to abort (or undo); NaN if it never did."""
+        self.analysis_verdict = ""
+        """The phase the rollout's analysis ended in (Argo's spelling), "" without analysis."""
+        self.requests_mirrored = 0
+        """Copies of user requests a mirroring route sent to the canary (never user requests)."""
+        self.requests_mirrored_failed = 0
+        """Of those, the copies the canary failed (their responses are thrown away)."""
+        self.latency_windows = None
+        """Recent latencies per version (:class:`simdeploy.measurements.LatencyWindows`), kept
+        only when an analysis asks for latency percentiles."""
         self.outcomes = [0] * len(OUTCOMES)
         self.latency = LatencyRecorder(n_versions, n_bins)
         """Successful responses' latencies: per-interval p99 and a whole-run histogram."""
         self.user_seen = bytearray(n_users)
         self.user_exposed_new = bytearray(n_users)
         self.user_errored = bytearray(n_users)
-        self.events: list[tuple[float, str, str, int, str]] = []
+        self.events: list[tuple[float, str, str, int, str, float | None, float]] = []
         self.pod_counts: list[tuple[float, int]] = []
         self.scheduled_counts: list[tuple[float, int]] = []
         """Pods bound to a node (holding resources: Terminating yes, Pending no)."""
@@ -65,9 +86,14 @@ class Recorder:
         self.requests: list[tuple] | None = [] if keep_requests else None
         """With ``keep_requests``: (id, user, arrival_s, end_s, version, outcome) per request."""
 
-    def event(self, kind: str, version: str, replicas: int, detail: str) -> None:
-        """A rollout event (scale, weight, switch, abort, ...)."""
-        self.events.append((self.env.now, kind, version, replicas, detail))
+    def event(self, kind: str, version: str, replicas: int, detail: str, *,
+              weight: float | None = None, value: float = math.nan) -> None:
+        """A rollout event (scale, weight, switch, abort, measurement, ...).
+
+        ``weight`` is the new version's routed weight (0–100) where the event sets it;
+        ``value`` a measured value (an analysis measurement).
+        """
+        self.events.append((self.env.now, kind, version, replicas, detail, weight, value))
 
     def pod_count(self, time_s: float, count: int) -> None:
         """The number of existing pods (Pending and Terminating included) changed."""
@@ -77,8 +103,18 @@ class Recorder:
         """The number of pods bound to a node changed."""
         self.scheduled_counts.append((time_s, count))
 
+    def window(self, version: int, start_s: float, end_s: float) -> tuple[int, int]:
+        """(requests, failed) of ``version``'s pods in [start_s, end_s), to 0.1 s."""
+        requests = self.requests_fine[version]
+        lo = max(0, round(start_s * GATE_BINS_PER_S))
+        hi = min(len(requests), max(lo, round(end_s * GATE_BINS_PER_S)))
+        return sum(requests[lo:hi]), sum(self.failed_fine[version][lo:hi])
+
     def new_version_window(self, start_s: float, end_s: float) -> tuple[int, int]:
         """(requests, failed) of the new version in [start_s, end_s), to 0.1 s."""
-        lo = max(0, round(start_s * GATE_BINS_PER_S))
-        hi = min(len(self.new_requests_fine), max(lo, round(end_s * GATE_BINS_PER_S)))
-        return sum(self.new_requests_fine[lo:hi]), sum(self.new_failed_fine[lo:hi])
+        return self.window(self.new_version, start_s, end_s)
+
+    def decide_abort(self) -> None:
+        """The rollout decided now to abort or undo (the first decision counts)."""
+        if math.isnan(self.abort_s):
+            self.abort_s = self.env.now

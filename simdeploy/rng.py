@@ -22,6 +22,7 @@ STREAM_NAMES = (
     "pods",
     "routing",
     "propagation",
+    "affected",
 )
 """Stream order is part of the reproducibility contract: append, never reorder."""
 
@@ -37,6 +38,8 @@ class Streams:
     pods: np.random.Generator
     routing: np.random.Generator
     propagation: np.random.Generator
+    affected: np.random.Generator
+    """Which users a partial regression hits, and which requests (``VersionSpec.affected``)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:

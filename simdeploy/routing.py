@@ -14,7 +14,10 @@ Two ways to spread traffic over versions:
 * **weights** (service mesh or ingress, as Istio/Linkerd/SMI do for Argo and Flagger): a
   version is chosen with its weight first, then an endpoint of that version. With
   ``split_by_user`` the choice hashes the user (header/cookie canary): a user in the canary
-  stays there as the weight grows.
+  stays there as the weight grows. A weighted route may also *mirror* a percentage of the
+  requests it sends elsewhere to the canary (Istio ``mirror`` + ``mirrorPercentage``, absent →
+  100 %, as Flagger's ``mirror: true`` sets it): :meth:`Service.mirror` picks the canary
+  endpoint that gets the copy, whose response nobody waits for (semantics.md T11, F16).
 
 Policies within a pool: round-robin, random, and least-request as Envoy implements it by
 default (two random choices, the one with fewer outstanding requests wins; envoyproxy/envoy
@@ -33,6 +36,7 @@ selector or weight change, a handful per rollout, rebuilds the pool.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -84,6 +88,8 @@ class Service:
         self.canary_version = 1
         self.canary_weight = 0.0
         self.split_by_user = False
+        self.mirror_percent = 0.0
+        """Percent of the requests routed to other versions copied to the canary (0: off)."""
         self.primary = 0
         """Version charged with requests that found no endpoint (the one considered live)."""
         self.pool: list[Pod] = []
@@ -98,6 +104,10 @@ class Service:
         self._propagation = propagation
         self._recorder = recorder
         self._down_since: float | None = None
+        self._new = n_versions - 1
+        self.new_unrouted_since = 0.0
+        """Since when the proxies send the new version nothing (it has no endpoint in their
+        view, or no share); NaN while they do. How fast an abort is felt (``restored_s``)."""
         self._changes_made = 0
         self._changes_applied = 0
         self.downtime_s = 0.0
@@ -186,8 +196,10 @@ class Service:
         return self._change(apply, at_once)
 
     def set_weights(self, stable: int, canary: int, canary_weight: float, *,
-                    split_by_user: bool = False, at_once: bool = False) -> simpy.Event | None:
-        """Split traffic by weight (percent to ``canary``).
+                    split_by_user: bool = False, mirror_percent: float = 0.0,
+                    at_once: bool = False) -> simpy.Event | None:
+        """Split traffic by weight (percent to ``canary``), mirroring ``mirror_percent`` of the
+        rest to ``canary`` (one route object: weights and mirror change together).
 
         Returns the event of the proxies applying it, or None with ``at_once``.
         """
@@ -196,6 +208,7 @@ class Service:
             self.stable_version, self.canary_version = stable, canary
             self.canary_weight = canary_weight
             self.split_by_user = split_by_user
+            self.mirror_percent = mirror_percent
             self._refresh()
 
         return self._change(apply, at_once)
@@ -227,6 +240,11 @@ class Service:
         endpoint."""
         routable = any(self.view[v] for v in self._routed)
         now = self.env.now
+        new = self._new
+        if new in self._routed and self.view[new]:
+            self.new_unrouted_since = math.nan
+        elif self.new_unrouted_since != self.new_unrouted_since:  # NaN: it was routed
+            self.new_unrouted_since = now
         if routable and self._down_since is not None:
             self.downtime_s += now - self._down_since
             self._recorder.event("endpoints_restored", "", 0, "")
@@ -266,6 +284,22 @@ class Service:
         if self._sticky:
             self._user_version[user] = pod.version
         return pod
+
+    def mirror(self, routed: Pod) -> Pod | None:
+        """The canary endpoint that gets a copy of a request routed to ``routed``, or None.
+
+        Only requests routed to another version are copied; the draw (from the routing stream)
+        is made only when the percentage is below 100, and only while mirroring is on, so runs
+        without it draw exactly as before.
+        """
+        canary = self.canary_version
+        if routed.version == canary:
+            return None
+        percent = self.mirror_percent
+        if percent < 100.0 and self._uniform.next() * 100.0 >= percent:
+            return None
+        endpoints = self.view[canary]
+        return self._pick(endpoints) if endpoints else None
 
     def _pick(self, endpoints: list[Pod]) -> Pod:
         n = len(endpoints)

@@ -23,13 +23,22 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BeforeValidator,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from simdeploy.analysis_spec import (
+    ANALYSIS_FORM_KEY,
+    ArgoAnalysis,
+    FlaggerAnalysis,
+    KayentaStage,
+)
 from simdeploy.distributions import (
+    INT32_MAX,
     Constant,
     Distribution,
     Duration,
@@ -56,9 +65,6 @@ __all__ = [
 
 _Spec = SpecModel
 
-
-INT32_MAX = 2**31 - 1
-"""Kubernetes' counts are int32: replicas, thresholds, IntOrString values."""
 
 _PERCENT_RE = re.compile(r"^[0-9]+%$")
 
@@ -131,6 +137,28 @@ StrategyName = Annotated[str, AfterValidator(_strategy_name)]
 # The workload
 
 
+class AffectedShare(_Spec):
+    """A regression that hits only some users or some requests (a code path, a tenant).
+
+    ``{users: 0.05, errorRate: 0.3}``: 5 % of users (fixed per user and seed) get a 5xx on
+    30 % of their requests to this version; ``{requests: 0.05, errorRate: 0.3}``: 5 % of
+    requests (an endpoint few call) fail 30 % of the time. Outside the share the version's own
+    ``errorRate`` applies.
+    """
+
+    users: float | None = Field(default=None, gt=0, le=1, description="share of users hit")
+    requests: float | None = Field(default=None, gt=0, le=1,
+                                   description="share of requests hit")
+    error_rate: float = Field(ge=0, le=1, description="failure probability inside the share")
+
+    @model_validator(mode="after")
+    def _one_share(self) -> AffectedShare:
+        if (self.users is None) == (self.requests is None):
+            raise FieldError(("users",), "give exactly one of users or requests: the share "
+                                         "the regression hits")
+        return self
+
+
 class VersionSpec(_Spec):
     """One version of the application: how it starts, how fast it serves, how often it fails."""
 
@@ -159,6 +187,8 @@ class VersionSpec(_Spec):
         description="Ready → the app goes bad (leak, deadlock, exhausted pool) and answers "
         "every request with a 5xx until its container restarts; null = never",
     )
+    affected: AffectedShare | None = Field(
+        default=None, description="a regression that hits only a share of users or requests")
 
 
 class ReadinessProbe(_Spec):
@@ -367,6 +397,12 @@ class RollingUpdate(_Spec):
     undo_after: Duration | None = Field(
         default=None, description="`kubectl rollout undo` this long after the release starts"
     )
+    undo_on_progress_deadline: bool = Field(
+        default=False, description="`kubectl rollout undo` when `kubectl rollout status` fails: "
+                                   "the Deployment reports ProgressDeadlineExceeded")
+    health_gate: HealthGate | None = Field(
+        default=None, description="`kubectl rollout undo` when monitoring sees the new "
+                                  "version's error rate over the gate")
 
     @model_validator(mode="after")
     def _valid_fenceposts(self) -> RollingUpdate:
@@ -383,6 +419,14 @@ class BlueGreen(_Spec):
     scale_down_delay_seconds: Duration = 30.0
     abort_scale_down_delay_seconds: Duration = 30.0
     health_gate: HealthGate | None = None
+    progress_deadline_abort: bool = Field(
+        default=False, description="Argo: abort when progressDeadlineSeconds passes without "
+                                   "progress (otherwise it only reports, as Kubernetes does)")
+    pre_promotion_analysis: ArgoAnalysis | None = Field(
+        default=None, description="Argo: run before the switch; a failure aborts (blue stays)")
+    post_promotion_analysis: ArgoAnalysis | None = Field(
+        default=None, description="Argo: run after the switch, blue kept until it succeeds; "
+                                  "a failure switches back")
 
 
 class Pause(_Spec):
@@ -399,21 +443,53 @@ class Pause(_Spec):
 
 
 class CanaryStep(_Spec):
-    """One Argo Rollouts canary step: ``{setWeight: N}`` or ``{pause: {duration: D}}``."""
+    """One Argo Rollouts canary step: ``{setWeight: N}``, ``{pause: {duration: D}}``, an
+    inline ``{analysis: {metrics: [...]}}`` that blocks the step until it ends, or
+    simdeploy's ``{kayentaStage: {...}}``: Spinnaker's canary analysis stage
+    (:class:`~simdeploy.analysis_spec.KayentaStage`), which also blocks the step."""
 
     set_weight: int | None = Field(default=None, ge=0, le=100)
     pause: Pause | None = None
+    analysis: ArgoAnalysis | None = None
+    kayenta_stage: KayentaStage | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
-        if (self.set_weight is None) == (self.pause is None):
+        given = [v for v in (self.set_weight, self.pause, self.analysis, self.kayenta_stage)
+                 if v is not None]
+        if len(given) != 1:
             # Argo's InvalidStepMessage, for the step kinds simdeploy has
-            raise ValueError("Step must have one of the following set: setWeight or pause")
+            raise ValueError("Step must have one of the following set: setWeight, pause, "
+                             "analysis or kayentaStage")
         return self
 
 
+_OLD_FLAGGER_KEYS = ("stepWeight", "maxWeight", "interval", "step_weight", "max_weight")
+_CAMEL = {"step_weight": "stepWeight", "max_weight": "maxWeight"}
+_FLAGGER_ONLY = frozenset({"interval", "threshold", "maxWeight", "stepWeight", "stepWeights",
+                           "stepWeightPromotion", "iterations", "mirror", "mirrorWeight",
+                           "canaryReadyThreshold", "primaryReadyThreshold", "match"})
+_ARGO_ONLY = frozenset({"startingStep", "onInconclusive"})
+
+
+def _analysis_form_of(value: Any) -> str:
+    """Which analysis a canary's ``analysis`` is (set by :meth:`Canary._analysis_form`)."""
+    if isinstance(value, FlaggerAnalysis):
+        return "flagger"
+    if isinstance(value, Mapping):
+        return str(value.get(ANALYSIS_FORM_KEY, "argo"))
+    return "argo"
+
+
+CanaryAnalysis = Annotated[
+    Annotated[ArgoAnalysis, Tag("argo")] | Annotated[FlaggerAnalysis, Tag("flagger")],
+    Discriminator(_analysis_form_of),
+]
+
+
 class Canary(_Spec):
-    """A multi-stage canary, in Argo ``steps`` or Flagger ``stepWeight/maxWeight/interval`` form."""
+    """A multi-stage canary: Argo's ``steps`` (and background ``analysis``), or Flagger's
+    ``analysis`` loop (no steps)."""
 
     type: Literal["Canary"]
     traffic_routing: Literal["weighted", "replicas"] = Field(
@@ -422,15 +498,52 @@ class Canary(_Spec):
     )
     split_by: Literal["request", "user"] = "request"
     steps: list[CanaryStep] | None = None
-    step_weight: int | None = Field(default=None, ge=1, le=100)
-    max_weight: int | None = Field(default=None, ge=1, le=100)
-    interval: Duration | None = Field(default=None, gt=0)
     max_surge: IntOrPercent = "25%"
     max_unavailable: IntOrPercent = "25%"
     dynamic_stable_scale: bool = False
     scale_down_delay_seconds: Duration = 30.0
     abort_scale_down_delay_seconds: Duration = 30.0
     health_gate: HealthGate | None = None
+    progress_deadline_abort: bool = Field(
+        default=False, description="Argo: abort when progressDeadlineSeconds passes without "
+                                   "progress; Flagger always rolls back then")
+    analysis: CanaryAnalysis | None = Field(
+        default=None, description="with steps: Argo's background analysis {startingStep, "
+                                  "metrics}; without: Flagger's analysis {interval, threshold, "
+                                  "stepWeight, maxWeight, metrics, ...}")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _analysis_form(cls, data: Any) -> Any:
+        """``analysis`` is Argo's beside ``steps`` and Flagger's without them; the old
+        top-level Flagger fields (``stepWeight``, ``maxWeight``, ``interval``) move into it."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        old = {key: data.pop(key) for key in _OLD_FLAGGER_KEYS if key in data}
+        if old:
+            if "analysis" in data:
+                first = next(iter(old))
+                raise FieldError((first,), "give the Flagger fields inside analysis, not beside "
+                                           "it")
+            if data.get("steps") is not None:
+                raise FieldError((next(iter(old)),),
+                                 "use either steps (Argo) or stepWeight/maxWeight/interval "
+                                 "(Flagger)")
+            data["analysis"] = {_CAMEL.get(k, k): v for k, v in old.items()}
+        analysis = data.get("analysis")
+        if isinstance(analysis, Mapping):
+            form = "argo" if data.get("steps") is not None else "flagger"
+            other = _FLAGGER_ONLY if form == "argo" else _ARGO_ONLY
+            for key in analysis:
+                if key in other:
+                    raise FieldError(("analysis", key), (
+                        "is Flagger's: beside steps, analysis is Argo's background analysis "
+                        "{startingStep, metrics}" if form == "argo" else
+                        "is Argo's: without steps, analysis is Flagger's {interval, "
+                        "threshold, stepWeight, maxWeight, metrics}"))
+            data["analysis"] = {**analysis, ANALYSIS_FORM_KEY: form}
+        return data
 
     @model_validator(mode="after")
     def _as_argo_validates(self) -> Canary:
@@ -454,34 +567,29 @@ class Canary(_Spec):
 
     @model_validator(mode="after")
     def _one_form(self) -> Canary:
-        flagger = (self.step_weight, self.max_weight, self.interval)
-        if self.steps is not None and any(v is not None for v in flagger):
-            raise ValueError("use either steps (Argo) or stepWeight/maxWeight/interval (Flagger)")
-        if self.steps is None and self.step_weight is None:
-            raise ValueError("give steps (Argo) or stepWeight (Flagger)")
+        if self.steps is None and self.analysis is None:
+            raise ValueError("give steps (Argo) or analysis with stepWeight (Flagger)")
+        if self.steps is not None and self.analysis is not None:
+            start = self.argo_analysis.starting_step if self.argo_analysis else None
+            if start is not None and start > len(self.steps):
+                raise FieldError(("analysis", "startingStep"),
+                                 f"must be at most the number of steps ({len(self.steps)}), "
+                                 f"got {start}")
         return self
 
-    def effective_steps(self) -> list[CanaryStep]:
-        """The steps, with the Flagger form written as Argo steps.
+    @property
+    def flagger(self) -> FlaggerAnalysis | None:
+        """Flagger's analysis: this canary runs as Flagger's loop (no ``steps``)."""
+        return self.analysis if isinstance(self.analysis, FlaggerAnalysis) else None
 
-        Flagger advances by ``stepWeight`` once per ``interval`` until ``maxWeight``
-        (which it may overshoot, capped at 100), then promotes
-        (fluxcd/flagger pkg/controller/scheduler.go runCanary, nextStepWeight). An interval
-        under 10 s is taken as 10 s, and none as 60 s (pkg/apis/flagger/v1beta1/canary.go
-        GetAnalysisInterval).
-        """
-        if self.steps is not None:
-            return list(self.steps)
-        step = self.step_weight or 0
-        max_weight = self.max_weight or 100
-        interval = max(10.0, self.interval) if self.interval is not None else 60.0
-        steps: list[CanaryStep] = []
-        weight = 0
-        while weight < max_weight:
-            weight = min(100, weight + step)
-            steps.append(CanaryStep(set_weight=weight))
-            steps.append(CanaryStep(pause=Pause(duration=interval)))
-        return steps
+    @property
+    def argo_analysis(self) -> ArgoAnalysis | None:
+        """Argo's background analysis beside the ``steps``."""
+        return self.analysis if isinstance(self.analysis, ArgoAnalysis) else None
+
+    def effective_steps(self) -> list[CanaryStep]:
+        """Argo's steps (a Flagger canary has none: it runs its own loop)."""
+        return list(self.steps or [])
 
 
 StrategySpec = Annotated[

@@ -17,9 +17,11 @@ import pandas as pd
 import simpy
 
 from simdeploy import metrics
+from simdeploy.analysis_spec import latency_horizon_s
 from simdeploy.budget import check_run_size
 from simdeploy.cluster import Cluster
 from simdeploy.distributions import Sampler
+from simdeploy.measurements import LatencyWindows, Provider
 from simdeploy.records import OUTCOMES, Recorder
 from simdeploy.results import RunResult
 from simdeploy.rng import Streams
@@ -90,9 +92,13 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     stable = cluster.replica_set(OLD)
     arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users)
     workload = Workload(env, arrivals, service, cluster, recorder, versions, scenario.pod, NEW,
-                        streams.service, streams.errors)
+                        streams.service, streams.errors, streams.affected)
     cluster.workload = workload
-    rollout = Rollout(env, scenario, cluster, service, recorder, stable)
+    horizon = latency_horizon_s(spec)
+    if horizon is not None:
+        recorder.latency_windows = LatencyWindows(len(versions), horizon)
+    rollout = Rollout(env, scenario, cluster, service, recorder, stable,
+                      provider=Provider(recorder, OLD, NEW))
 
     # start
     cluster.start_steady(stable, replicas)
@@ -121,6 +127,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     extra = metrics.extra_pod_seconds(recorder.pod_counts, replicas, duration)
     extra_scheduled = metrics.extra_pod_seconds(recorder.scheduled_counts, replicas, duration)
     pending = metrics.pending_changes(recorder.pod_counts, recorder.scheduled_counts)
+    detected_s, restored_s = metrics.detection_times(
+        recorder.first_new_response_s, recorder.abort_s, service.new_unrouted_since)
     summary: dict[str, Any] = {
         "downtime_s": service.downtime_s,
         "requests_total": total,
@@ -142,6 +150,13 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         "extra_scheduled_pod_seconds": extra_scheduled,
         "peak_pods_pending": metrics.peak(pending, 0),
         "pending_pod_seconds": metrics.extra_pod_seconds(pending, 0, duration),
+        "detected_s": detected_s,
+        "restored_s": restored_s,
+        "requests_failed_new": recorder.requests_failed_new,
+        "users_failed_new": sum(recorder.user_failed_new),
+        "analysis_verdict": recorder.analysis_verdict,
+        "requests_mirrored": recorder.requests_mirrored,
+        "requests_mirrored_failed": recorder.requests_mirrored_failed,
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,

@@ -30,7 +30,8 @@ from simdeploy.records import OUTCOMES
 __all__ = ["DIFF_COLUMNS", "METRICS", "SUMMARY_COLUMNS", "numeric_metrics", "summarize",
            "t_interval", "welch_half_width"]
 
-METRICS = (*(k for k in SUMMARY_KEYS if k not in ("outcome", "progress_deadline_exceeded")),
+METRICS = (*(k for k in SUMMARY_KEYS
+              if k not in ("outcome", "progress_deadline_exceeded", "analysis_verdict")),
            *(f"requests_{o}" for o in OUTCOMES))
 """The numeric summary keys: what can be averaged and given an interval."""
 

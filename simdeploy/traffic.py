@@ -10,12 +10,19 @@ A pod serves with ``workers`` requests at a time and a FIFO queue of ``queueLimi
 them (an M/M/c/K station when the service time is exponential). A request is one tuple
 ``(id, user, arrival_s)``; the whole path is callbacks on SimPy timeouts, with no process per
 request, and every request ends in exactly one outcome of :data:`simdeploy.records.OUTCOMES`.
+
+A mirroring route (Flagger's ``mirror: true``) copies requests to a canary pod. The copy takes
+a worker or a queue slot there like any request, and counts in the canary's own metrics (what
+an analysis reads), but no user waits for it: it has no outcome, and its failures are counted
+apart (``requests_mirrored_failed``). A copy's id is negative, which is how the serving path
+tells it from a user request.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,6 +74,8 @@ class Arrivals:
         self._rng_arrivals = rng_arrivals
         self._rng_users = rng_users
         self._n_users = spec.users
+        self.n_users = spec.users
+        """The population the requests come from."""
         self._chunk = chunk
         self.exhausted = self._cumulative[-1] <= 0
 
@@ -99,6 +108,7 @@ class Workload:
         new_version: int,
         rng_service: np.random.Generator,
         rng_errors: np.random.Generator,
+        rng_affected: np.random.Generator | None = None,
     ) -> None:
         self.env = env
         self.arrivals = arrivals
@@ -112,11 +122,15 @@ class Workload:
         self._service_time = [Sampler(v.service_time, rng_service) for v in versions]
         self._error_rate = [v.error_rate for v in versions]
         self._coin = uniform_stream(rng_errors)
+        self._partial = [_partial_error_rate(v, arrivals.n_users, rng_affected)
+                         for v in versions]
+        """Per version, None, or the error rate of a request by ``req`` (``affected``)."""
         self._inv_dt = 1.0 / recorder.sample_interval_s
         self._times: list[float] = []
         self._users: list[int] = []
         self._pos = 0
         self._next_id = 0
+        self._next_copy_id = -1
         self._log = recorder.requests
 
     def start(self) -> None:
@@ -144,6 +158,8 @@ class Workload:
         rec = self.recorder
         rec.user_seen[user] = 1
         pod = self.service.route(user)
+        if pod is not None and self.service.mirror_percent:
+            self._mirror(pod, user, now)
         req = (rid, user, now)
         if pod is None:
             version = self.service.primary
@@ -153,8 +169,7 @@ class Workload:
             self._fail(req, version, NO_ENDPOINT, now)
             return
         rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
-        if pod.version == self.new_version:
-            rec.new_requests_fine[int(now * GATE_BINS_PER_S)] += 1
+        rec.requests_fine[pod.version][int(now * GATE_BINS_PER_S)] += 1
         if not pod.accepting:
             self._fail(req, pod.version, REFUSED, now)
         elif not pod.healthy:
@@ -166,6 +181,33 @@ class Workload:
             pod.queue.append(req)
         else:
             self._fail(req, pod.version, OVERLOAD, now)
+
+    def _mirror(self, routed: Pod, user: int, now: float) -> None:
+        """Send a copy of a request routed to ``routed`` to a canary pod, if the route says so."""
+        pod = self.service.mirror(routed)
+        if pod is None:
+            return
+        rec = self.recorder
+        rec.requests_mirrored += 1
+        rec.requests_fine[pod.version][int(now * GATE_BINS_PER_S)] += 1
+        req = (self._next_copy_id, user, now)
+        self._next_copy_id -= 1
+        if not pod.accepting or not pod.healthy:
+            self._copy_failed(pod.version, now)
+        elif pod.busy < self.workers:
+            pod.busy += 1
+            self._serve(pod, req)
+        elif len(pod.queue) < self.queue_limit:
+            pod.queue.append(req)
+        else:
+            self._copy_failed(pod.version, now)
+
+    def _copy_failed(self, version: int, at_s: float) -> None:
+        """A mirrored copy failed: only the canary's metrics and the mirror counters see it."""
+        rec = self.recorder
+        rec.requests_mirrored_failed += 1
+        fine = rec.failed_fine[version]
+        fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1
 
     def _serve(self, pod: Pod, req: tuple) -> None:
         pod.inflight[req[0]] = req
@@ -180,9 +222,18 @@ class Workload:
         now = self.env._now
         version = pod.version
         latency = now - req[2]
-        if latency > self.timeout_s:
+        if req[0] < 0:  # a mirrored copy: its response is thrown away
+            if latency > self.timeout_s:
+                self._copy_failed(version, req[2] + self.timeout_s)
+            elif self._coin.next() < self._error_rate[version] or not pod.healthy:
+                self._copy_failed(version, now)
+            elif self.recorder.latency_windows is not None:
+                self.recorder.latency_windows.add(version, now, latency)
+        elif latency > self.timeout_s:
             self._fail(req, version, TIMEOUT, req[2] + self.timeout_s)
-        elif self._coin.next() < self._error_rate[version] or not pod.healthy:
+        elif (self._coin.next() < (self._error_rate[version] if self._partial[version] is None
+                                   else self._partial[version](req))
+              or not pod.healthy):
             self._fail_answered(req, version, now)
         else:
             rec = self.recorder
@@ -192,8 +243,12 @@ class Workload:
             if k != latencies.bin:  # responses complete in time order: the interval is over
                 latencies.roll(k)
             latencies.current[version].append(latency)
+            if rec.latency_windows is not None:
+                rec.latency_windows.add(version, now, latency)
             if version == self.new_version:
                 rec.user_exposed_new[req[1]] = 1
+                if rec.first_new_response_s != rec.first_new_response_s:  # NaN: the first
+                    rec.first_new_response_s = now
             if self._log is not None:
                 self._log.append((req[0], req[1], req[2], now, version, OK))
         if pod.queue:
@@ -206,16 +261,22 @@ class Workload:
     def _fail_answered(self, req: tuple, version: int, now: float) -> None:
         """The app answered with a 5xx: a failure, and still a response from ``version``."""
         if version == self.new_version:
-            self.recorder.user_exposed_new[req[1]] = 1
+            rec = self.recorder
+            rec.user_exposed_new[req[1]] = 1
+            if rec.first_new_response_s != rec.first_new_response_s:  # NaN: the first
+                rec.first_new_response_s = now
         self._fail(req, version, ERROR, now)
 
     def _fail(self, req: tuple, version: int, outcome: int, at_s: float) -> None:
         rec = self.recorder
         rec.outcomes[outcome] += 1
         rec.failed_by_bin[version][min(int(at_s * self._inv_dt), rec.n_bins - 1)] += 1
-        if version == self.new_version and outcome != NO_ENDPOINT:
-            fine = rec.new_failed_fine
+        if outcome != NO_ENDPOINT:
+            fine = rec.failed_fine[version]
             fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1
+            if version == self.new_version:
+                rec.requests_failed_new += 1
+                rec.user_failed_new[req[1]] = 1
         rec.user_errored[req[1]] = 1
         if self._log is not None:
             self._log.append((req[0], req[1], req[2], at_s, version, outcome))
@@ -229,7 +290,10 @@ class Workload:
         """
         now = self.env.now
         for req in list(pod.inflight.values()) + list(pod.queue):
-            if now - req[2] > self.timeout_s:
+            overdue = now - req[2] > self.timeout_s
+            if req[0] < 0:
+                self._copy_failed(pod.version, req[2] + self.timeout_s if overdue else now)
+            elif overdue:
                 self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s)
             else:
                 self._fail(req, pod.version, KILLED, now)
@@ -244,6 +308,8 @@ class Workload:
         for rs in self.cluster.replica_sets:
             for pod in rs.pods:
                 for req in list(pod.inflight.values()) + list(pod.queue):
+                    if req[0] < 0:  # a mirrored copy has no outcome
+                        continue
                     if now - req[2] > self.timeout_s:
                         self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s)
                         continue
@@ -256,3 +322,25 @@ class Workload:
     def requests_total(self) -> int:
         """Requests that have arrived so far."""
         return self._next_id
+
+
+def _partial_error_rate(version: VersionSpec, n_users: int,
+                        rng: np.random.Generator | None) -> Callable[[tuple], float] | None:
+    """The error rate of each request of a version whose regression hits only a share.
+
+    ``affected: {users: s}`` picks the hit users once per run (from the run's ``affected``
+    stream, so the same users for every strategy of a seed); ``{requests: s}`` draws per request.
+    None when the version fails alike for everyone.
+    """
+    affected = version.affected
+    if affected is None:
+        return None
+    if rng is None:
+        raise ValueError("a partial regression needs the run's 'affected' stream")
+    base, hit = version.error_rate, affected.error_rate
+    if affected.users is not None:
+        rates = np.where(rng.random(n_users) < affected.users, hit, base).tolist()
+        return lambda req: rates[req[1]]
+    share = affected.requests
+    coin = uniform_stream(rng)
+    return lambda _req: hit if coin.next() < share else base

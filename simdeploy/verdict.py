@@ -89,6 +89,9 @@ def verdict(table: pd.DataFrame, level: float = 0.95) -> list[str]:
     sentences.append(_best(table, names, means, cell, USERS, level, runs,
                            "Fewest users hurt", ""))
     sentences += _tradeoffs(table, names, means, level, runs)
+    detection = _detection(table, names)
+    if detection:
+        sentences.append(detection)
     failures = _failures(table, names)
     if failures:
         sentences.append(failures)
@@ -234,6 +237,27 @@ def _judge(capacity: bool, users: bool, level: float) -> str:
     if users:
         return "the users spared are real, the extra capacity is within the noise"
     return "neither difference is significant: the two cannot be told apart"
+
+
+def _detection(table: pd.DataFrame, names: list[str]) -> str | None:
+    """How fast each strategy's analysis (or undo) caught the release, and whom v2 failed.
+
+    Only when some run aborted after the new version had answered (``detected_s``)."""
+    if "detected_s" not in table.columns or not table["detected_s"].notna().any():
+        return None
+    parts = []
+    for name in names:
+        rows = table[table["strategy"].astype(str) == name]
+        caught = rows["detected_s"].dropna()
+        failed = float(rows["users_failed_new"].mean()) if "users_failed_new" in rows else 0.0
+        users = f"{failed:,.0f} users failed by the new version"
+        if caught.empty:
+            parts.append(f"{name} never aborted ({users})")
+            continue
+        share = "" if len(caught) == len(rows) else f" in {len(caught)} of {len(rows)} runs"
+        parts.append(f"{name} aborted {caught.mean():,.0f} s after the new version's first "
+                     f"response{share} ({users})")
+    return "Detection: " + "; ".join(parts) + "."
 
 
 def _failures(table: pd.DataFrame, names: list[str]) -> str | None:

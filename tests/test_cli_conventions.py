@@ -84,7 +84,7 @@ def test_scenarios_copy_writes_them_and_never_overwrites(
     (folder / "jvm-service.yaml").unlink()
     assert main(["scenarios", "copy", str(folder)]) == 2
     assert capsys.readouterr().err == (
-        f"simdeploy: {folder / 'bad-release.yaml'}: already exists: nothing copied\n")
+        f"simdeploy: {folder / SHIPPED[0]}: already exists: nothing copied\n")
     assert (folder / "web-api.yaml").read_text() == "mine"
     assert not (folder / "jvm-service.yaml").exists()
 

@@ -28,6 +28,8 @@ class FakeRecorder:
         self.requests = requests
         self.events: list[tuple[float, str, str, str]] = []
         self.env: simpy.Environment | None = None
+        self.abort_decided_s: float | None = None
+        self.analysis_verdict = ""
 
     def new_version_window(self, start_s: float, end_s: float) -> tuple[int, int]:
         inside = [failed for t, failed in self.requests if start_s <= t < end_s]
@@ -36,6 +38,11 @@ class FakeRecorder:
     def event(self, kind: str, version: str, replicas: int, detail: str) -> None:
         assert self.env is not None
         self.events.append((self.env.now, kind, version, detail))
+
+    def decide_abort(self) -> None:
+        assert self.env is not None
+        if self.abort_decided_s is None:
+            self.abort_decided_s = self.env.now
 
 
 def spread(start_s: float, end_s: float, per_s: int, failed: bool) -> list[tuple[float, bool]]:

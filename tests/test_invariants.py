@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import simdeploy as sd
+from simdeploy.records import OUTCOMES
 
 int_or_percent = st.one_of(st.integers(0, 4),
                            st.sampled_from(["0%", "10%", "25%", "33%", "50%", "100%"]))
@@ -112,7 +113,7 @@ def test_every_request_has_exactly_one_outcome(case, seed) -> None:
     assert len(requests) == total
     assert requests.id.tolist() == list(range(total))
     counted = sum(v for k, v in result.summary.items()
-                  if k.startswith("requests_") and k not in ("requests_total", "requests_failed"))
+                  if k.startswith("requests_") and k[len("requests_"):] in OUTCOMES)
     assert counted == total
     failed = requests.outcome.isin(["error", "refused", "no_endpoint", "overload", "killed",
                                     "timeout"])
@@ -231,9 +232,12 @@ def test_every_strategy_accounts_for_every_request_and_pod(scenario, seed) -> No
     assert requests.id.tolist() == list(range(s["requests_total"]))
     assert requests.outcome.value_counts()[lambda c: c > 0].to_dict() == {
         k[len("requests_"):]: v for k, v in s.items()
-        if k.startswith("requests_") and k not in ("requests_total", "requests_failed")
-        and v > 0
+        if k.startswith("requests_") and k[len("requests_"):] in OUTCOMES and v > 0
     }
+    served_by_new = requests[(requests.version == "v2")
+                             & ~requests.outcome.isin(["ok", "no_endpoint", "unfinished"])]
+    assert s["requests_failed_new"] == len(served_by_new)
+    assert s["users_failed_new"] == served_by_new.user.nunique()
     assert tl.failed.sum() == s["requests_failed"]
     assert s["outcome"] in {"completed", "aborted", "stalled"}
     assert 0 <= s["downtime_s"] <= scenario.duration

@@ -118,6 +118,9 @@ def test_argo_accepts_preview_replicas_above_replicas(tiny_mapping: dict[str, An
 
 @pytest.mark.parametrize(("interval", "seconds"), [(1, 10.0), ("5s", 10.0), (30, 30.0)])
 def test_flagger_interval_is_at_least_ten_seconds(interval: Any, seconds: float) -> None:
-    canary = Canary(type="Canary", step_weight=50, interval=interval)
-    pauses = [s.pause.duration for s in canary.effective_steps() if s.pause is not None]
-    assert pauses == [seconds, seconds]
+    """flagger GetAnalysisInterval clamps the interval; the old top-level spelling is read."""
+    from simdeploy.rules.flagger import analysis_interval
+
+    canary = Canary.model_validate({"type": "Canary", "stepWeight": 50, "interval": interval})
+    assert canary.flagger is not None
+    assert analysis_interval(canary.flagger.as_flagger()) == seconds

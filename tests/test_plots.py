@@ -125,8 +125,8 @@ def test_timeline_marks_events_on_every_panel(runs: dict[str, sd.RunResult], str
         for ax in fig.axes:
             assert _event_x(ax, kind) == pytest.approx(expected)
     labels = " ".join(_texts(fig.axes[0], "event-label"))
-    for weight in result.events.loc[result.events["kind"] == "weight", "replicas"]:
-        assert f"w={weight}%" in labels
+    for weight in result.events.loc[result.events["kind"] == "weight", "weight"]:
+        assert f"w={weight:g}%" in labels
     assert f"release {result.timeline['version'].cat.categories[1]}" in labels
     # scale steps are ticks on the pods panel only
     scales = result.events.loc[result.events["kind"] == "scale", "time_s"]

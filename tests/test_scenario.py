@@ -298,19 +298,21 @@ BAD_FIELDS: list[tuple[str, tuple[Any, ...], Any, str, str]] = [
      "must be one of 'Recreate', 'RollingUpdate', 'BlueGreen', 'Canary', got 'Rolling'"),
     ("step-both", ("strategies", "canary", "steps", 1),
      {"setWeight": 10, "pause": {"duration": 5}},
-     "strategies.canary.steps[1]", "Step must have one of the following set: setWeight or pause"),
+     "strategies.canary.steps[1]", "Step must have one of the following set: setWeight, pause, "
+     "analysis or kayentaStage"),
     ("step-neither", ("strategies", "canary", "steps", 1), {},
-     "strategies.canary.steps[1]", "Step must have one of the following set: setWeight or pause"),
+     "strategies.canary.steps[1]", "Step must have one of the following set: setWeight, pause, "
+     "analysis or kayentaStage"),
     ("pause-without-duration", ("strategies", "canary", "steps", 1), {"pause": {}},
      "strategies.canary.steps[1].pause.duration",
      "a pause without duration waits for a human; give a duration"),
     ("weight-over-100", ("strategies", "canary", "steps", 0), {"setWeight": 101},
      "strategies.canary.steps[0].setWeight", "must be <= 100, got 101"),
     ("steps-and-flagger", ("strategies", "canary", "stepWeight"), 20,
-     "strategies.canary",
+     "strategies.canary.stepWeight",
      "use either steps (Argo) or stepWeight/maxWeight/interval (Flagger)"),
     ("no-steps-at-all", ("strategies", "canary", "steps"), None,
-     "strategies.canary", "give steps (Argo) or stepWeight (Flagger)"),
+     "strategies.canary", "give steps (Argo) or analysis with stepWeight (Flagger)"),
     ("health-gate-rate", ("strategies", "canary", "healthGate", "maxErrorRate"), 2,
      "strategies.canary.healthGate.maxErrorRate",
      "must be <= 1, got 2"),
@@ -484,23 +486,32 @@ def _weights_and_pauses(canary: Canary) -> list[tuple[int | None, float | None]]
             for s in canary.effective_steps()]
 
 
-def test_flagger_form_becomes_argo_steps(tiny_mapping: dict[str, Any]) -> None:
+def test_old_flagger_spelling_moves_into_analysis(tiny_mapping: dict[str, Any]) -> None:
     tiny_mapping["strategies"]["canary"] = {"type": "Canary", "stepWeight": 20, "maxWeight": 50,
                                             "interval": "30s"}
     canary = load_scenario(tiny_mapping).strategies["canary"]
     assert isinstance(canary, Canary)
-    # Flagger overshoots maxWeight: 20, 40, then 60 (>= 50) before promoting.
-    assert _weights_and_pauses(canary) == [
-        (20, None), (None, 30.0), (40, None), (None, 30.0), (60, None), (None, 30.0),
-    ]
+    assert canary.flagger is not None
+    # Flagger runs its own loop (simdeploy.strategies.flagger), not Argo steps
+    assert canary.effective_steps() == []
+    assert canary.flagger.as_flagger() == {"interval": "30s", "stepWeight": 20,
+                                           "maxWeight": 50, "mirror": False, "metrics": []}
 
 
-def test_flagger_weight_is_capped_at_100(tiny_mapping: dict[str, Any]) -> None:
-    tiny_mapping["strategies"]["canary"] = {"type": "Canary", "stepWeight": 30,
-                                            "interval": 10}
+def test_flagger_analysis_is_read_in_flaggers_spelling(tiny_mapping: dict[str, Any]) -> None:
+    tiny_mapping["strategies"]["canary"] = {"type": "Canary", "analysis": {
+        "interval": 10, "threshold": 3, "stepWeights": [5, 30], "stepWeightPromotion": 50,
+        "mirror": True, "mirrorWeight": 40,
+        "metrics": [{"name": "request-duration", "thresholdRange": {"max": 500},
+                     "interval": "30s"}]}}
     canary = load_scenario(tiny_mapping).strategies["canary"]
     assert isinstance(canary, Canary)
-    assert [w for w, _ in _weights_and_pauses(canary) if w is not None] == [30, 60, 90, 100]
+    assert canary.flagger is not None
+    assert canary.flagger.as_flagger() == {
+        "interval": "10s", "threshold": 3, "stepWeights": [5, 30], "stepWeightPromotion": 50,
+        "mirror": True, "mirrorWeight": 40,
+        "metrics": [{"name": "request-duration", "interval": "30s",
+                     "thresholdRange": {"max": 500}}]}
 
 
 def test_argo_steps_are_kept_as_written(tiny_mapping: dict[str, Any]) -> None:

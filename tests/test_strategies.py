@@ -232,12 +232,16 @@ def test_pauses_do_not_count_toward_the_progress_deadline() -> None:
     assert result.summary["rollout_duration_s"] > 200
 
 
-def test_flagger_form_runs_as_steps() -> None:
+def test_flagger_form_runs_flaggers_loop() -> None:
+    # The old top-level spelling is read into analysis and runs Flagger's loop (F1-F9): one
+    # step per 10 s tick after the detection tick, promotion at maxWeight (the primary rolls
+    # out while the canary keeps 50), then all traffic back to the primary (weight 0).
     s = scenario(duration=200, deployment={"replicas": 4},
                  strategies=_canary(stepWeight=25, maxWeight=50, interval=10))
     result = sd.run(s)
     ev = result.events
-    assert list(ev[ev.kind == "weight"].replicas) == [25, 50, 100]
+    assert list(ev[ev.kind == "weight"].replicas) == [25, 50, 0]
+    assert list(ev[ev.kind == "weight"].time_s[:2]) == [20.0, 30.0]
     assert result.summary["outcome"] == "completed"
 
 

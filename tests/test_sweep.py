@@ -385,3 +385,15 @@ def test_sweep_figures_draw_values_as_written(tiny) -> None:
     labels = [t.get_text() for t in fig.get_axes()[0].get_xticklabels()]
     assert labels == [r"v\$2\$", "v3"]  # escaped: drawn literally, never as mathtext
     fig.savefig(os.devnull, format="png")
+
+
+def test_a_sweep_too_large_to_plan_is_refused_before_its_plan_is_built(tiny_file: Path,
+                                                                       capsys) -> None:
+    # 10⁸ replications × 4 strategies × 2 variants: the task list alone would take gigabytes
+    code = main(["sweep", str(tiny_file), "--set", "pod.preStopSeconds=0,5", "--replications",
+                 str(10**8), "--force", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "too many runs: 800,000,000; at most 1,000,000 in one batch, not even with --force" \
+        in err

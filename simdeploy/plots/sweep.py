@@ -34,6 +34,7 @@ from simdeploy.plots._style import (
 )
 from simdeploy.plots._table import axis_label, strategy_names
 from simdeploy.statistics import t_interval
+from simdeploy.sweep import value_key
 
 __all__ = ["SWEEP_METRICS", "plot_sweep", "plot_sweep_heatmap", "swept_paths"]
 
@@ -259,15 +260,7 @@ def _draw_lines(ax: Any, rows: pd.DataFrame, factor: str, metric: str, names: li
         ax.yaxis.set_major_locator(integer_ticks())
 
 
-def _key(value: Any) -> Any:
-    """A hashable stand-in for a swept value (lists and mappings included)."""
-    if isinstance(value, (list, dict)):
-        import json
-
-        return json.dumps(value, sort_keys=True)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+_key = value_key
 
 
 def _label(value: Any) -> str:

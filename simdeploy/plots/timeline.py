@@ -404,11 +404,11 @@ def _rollout_window(
     return max(first, start - pad), min(last, end + pad)
 
 
-def _event_label(kind: str, version: str, replicas: int) -> str:
+def _event_label(kind: str, version: str, weight: Any) -> str:
     if kind == "release":
         return f"release {version}"
     if kind == "weight":
-        return f"w={replicas}%"
+        return f"w={float(weight):g}%"
     if kind == "progress_deadline_exceeded":
         return "progress deadline\nexceeded"
     return kind.replace("_", " ")
@@ -487,7 +487,7 @@ def _draw_events(
     transform = blended_transform_factory(ax_pods.transData, ax_pods.transAxes)
     for cluster in clusters:
         labels = list(
-            dict.fromkeys(_event_label(r.kind, str(r.version), int(r.replicas)) for r in cluster)
+            dict.fromkeys(_event_label(r.kind, str(r.version), r.weight) for r in cluster)
         )
         color = _EVENT_STYLES[cluster[0].kind][0]
         # the labels stand on end, so a long one would push the panels down: break it

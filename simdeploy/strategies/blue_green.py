@@ -20,12 +20,44 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simdeploy.analysis import HealthWatch
+from simdeploy.analysis_run import AnalysisRun, interrupt_on_bad_end, stops_rollout
 
 if TYPE_CHECKING:
+    from simdeploy.cluster import ReplicaSet
     from simdeploy.scenario import BlueGreen
     from simdeploy.strategies.context import Rollout
 
 __all__ = ["roll_out"]
+
+
+class _PrePromotionFailedError(Exception):
+    """The pre-promotion analysis ended badly."""
+
+
+def _prepare_green(ctx: Rollout, spec: BlueGreen, green: ReplicaSet,
+                   preview: int) -> Generator[simpy.Event, Any, None]:
+    """Green available, the pre-promotion analysis passed, the pause over, green at full size.
+
+    argo-rollouts rollout/bluegreen.go: the switch waits for the pre-promotion run; a bad end
+    aborts with blue still active (green never saw user traffic).
+    """
+    n = ctx.replicas
+    yield from ctx.wait_until(lambda: green.available >= preview)
+    if spec.pre_promotion_analysis is not None:
+        pre = AnalysisRun(ctx, spec.pre_promotion_analysis, "pre-promotion analysis")
+        try:
+            phase = yield pre.done
+        except simpy.Interrupt:
+            pre.stop()
+            raise
+        if stops_rollout(phase, spec.pre_promotion_analysis):
+            ctx.recorder.decide_abort()
+            raise _PrePromotionFailedError(f"pre-promotion analysis {phase}")
+    if spec.auto_promotion_seconds > 0:
+        yield from ctx.pause(spec.auto_promotion_seconds)
+    if preview < n:
+        green.scale(n, "green to full size before promotion")
+        yield from ctx.wait_until(lambda: green.available >= n)
 
 
 def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
@@ -37,25 +69,45 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     green = ctx.cluster.replica_set(ctx.new_version)
     preview = min(spec.preview_replica_count or n, n)
     green.scale(preview, "green (preview)" if preview < n else "green")
-    yield from ctx.wait_until(lambda: green.available >= preview)
-    if spec.auto_promotion_seconds > 0:
-        yield from ctx.pause(spec.auto_promotion_seconds)
-    if preview < n:
-        green.scale(n, "green to full size before promotion")
-        yield from ctx.wait_until(lambda: green.available >= n)
+    if spec.progress_deadline_abort:
+        ctx.abort_on_deadline(env.active_process)
+    try:
+        yield from _prepare_green(ctx, spec, green, preview)
+    except (simpy.Interrupt, _PrePromotionFailedError) as stop:
+        # blue never stopped serving: the abort only takes green away
+        reason = stop.cause if isinstance(stop, simpy.Interrupt) else str(stop)
+        ctx.recorder.event("abort", green.name, 0, str(reason))
+        green.scale(0, "abort: scale green down")
+        return ctx.finish("aborted")
     # The scale-down delay counts from the selector change, not from the proxies applying it.
+    ctx.recorder.event("promote", green.name, n, "green is promoted")
     ctx.recorder.event("switch", green.name, n, "active Service selector → green")
+    ctx.recorder.event("weight", green.name, n, "selector switch", weight=100)
     ctx.service.select((green.version,))
     ctx.service.primary = green.version
     ctx.promoted()
     watch = None
     if spec.health_gate is not None:
         watch = HealthWatch(ctx, spec.health_gate, env.active_process)
+    post = None
+    if spec.post_promotion_analysis is not None:
+        post = AnalysisRun(ctx, spec.post_promotion_analysis, "post-promotion analysis")
+        env.process(interrupt_on_bad_end(ctx, post, env.active_process))
     try:
-        delay = env.timeout(spec.scale_down_delay_seconds)
-        yield delay if watch is None else env.all_of([delay, watch.passed])
-    except simpy.Interrupt:
-        ctx.recorder.event("abort", green.name, 0, "post-promotion gate failed: switch back")
+        waits = [env.timeout(spec.scale_down_delay_seconds)]
+        if watch is not None:
+            waits.append(watch.passed)
+        if post is not None:
+            waits.append(post.done)
+        yield env.all_of(waits)
+    except simpy.Interrupt as interrupt:
+        if post is not None:
+            post.stop()
+        if watch is not None:
+            watch.stop()
+        reason = interrupt.cause or "post-promotion gate failed"
+        ctx.recorder.event("abort", green.name, 0, f"{reason}: switch back")
+        ctx.recorder.event("weight", green.name, 0, "selector back to blue", weight=0)
         ctx.service.select((blue.version,))
         ctx.service.primary = blue.version
         if spec.abort_scale_down_delay_seconds > 0:  # 0: keep green up for a look (Argo)
@@ -66,3 +118,4 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
         watch.stop()
     blue.scale(0, "scale-down delay over: blue to 0")
     return ctx.finish("completed")
+

@@ -30,6 +30,13 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simdeploy.analysis import HealthWatch
+from simdeploy.analysis_run import (
+    AnalysisRun,
+    interrupt_on_bad_end,
+    record_verdict,
+    stops_rollout,
+)
+from simdeploy.kayenta_stage import SUCCESSFUL, run_stage
 from simdeploy.rules.argo import (
     approximate_weighted_counts,
     basic_canary_replica_counts,
@@ -38,6 +45,7 @@ from simdeploy.rules.argo import (
 from simdeploy.rules.kubernetes import resolve_fenceposts
 
 if TYPE_CHECKING:
+    from simdeploy.analysis_spec import ArgoAnalysis, KayentaStage
     from simdeploy.cluster import ReplicaSet
     from simdeploy.scenario import Canary
     from simdeploy.strategies.context import Rollout
@@ -59,11 +67,48 @@ class _CanaryRun:
         self.weighted = spec.traffic_routing == "weighted"
         self.by_user = spec.split_by == "user"
         self.weight = 0
+        self.background: AnalysisRun | None = None
+        """Argo's background analysis, once its starting step is reached."""
+
+    # -- analysis ---------------------------------------------------------------------------
+
+    def start_background(self, spec: ArgoAnalysis) -> None:
+        """Start the background analysis; a failed run interrupts the rollout (A20)."""
+        self.background = run = AnalysisRun(self.ctx, spec, "background analysis")
+        self.ctx.env.process(interrupt_on_bad_end(self.ctx, run, self.ctx.env.active_process))
+
+    def inline(self, spec: ArgoAnalysis, index: int) -> Steps:
+        """An analysis step: the step waits for the run and aborts on a bad end (A20)."""
+        run = AnalysisRun(self.ctx, spec, f"step {index} analysis")
+        try:
+            phase = yield run.done
+        except simpy.Interrupt:
+            run.stop()
+            raise
+        if stops_rollout(phase, spec):
+            self.ctx.recorder.decide_abort()
+            raise _AnalysisAbortError(f"step {index} analysis {phase}")
+
+    def kayenta_stage(self, spec: KayentaStage, index: int) -> Steps:
+        """Spinnaker's canary analysis stage as a step: it blocks, and a failure aborts."""
+        label = f"step {index} kayentaStage"
+        phase = yield from run_stage(self.ctx, spec, label, key=index)
+        record_verdict(self.ctx, phase)
+        if phase != SUCCESSFUL:
+            self.ctx.recorder.decide_abort()
+            raise _AnalysisAbortError(f"{label} {phase}")
+
+    def stop_analysis(self) -> None:
+        """An abort ends the background run too."""
+        if self.background is not None:
+            self.background.stop()
 
     # -- weighted (traffic router) ----------------------------------------------------------
 
     def route(self, weight: int) -> simpy.Event:
-        self.ctx.recorder.event("weight", self.canary.name, weight, "router weight")
+        if weight != self.weight:  # a weight row is a change of the routed weight
+            self.ctx.recorder.event("weight", self.canary.name, weight, "router weight",
+                                    weight=weight)
         self.weight = weight
         return self.ctx.service.set_weights(self.stable.version, self.canary.version, weight,
                                             split_by_user=self.by_user)
@@ -94,7 +139,8 @@ class _CanaryRun:
 
     def replica_step(self, weight: int) -> Steps:
         """Controller passes toward Argo's whole-pod approximation of ``weight``."""
-        self.ctx.recorder.event("weight", self.canary.name, weight, "by replica ratio")
+        self.ctx.recorder.event("weight", self.canary.name, weight, "by replica ratio",
+                                weight=weight)
         self.weight = weight
         spec, n = self.spec, self.n
         surge, _ = resolve_fenceposts(spec.max_surge, spec.max_unavailable, n)
@@ -125,6 +171,7 @@ class _CanaryRun:
     def promote(self) -> Steps:
         """All steps done: the canary becomes stable; the old stable goes (A6, A12)."""
         ctx = self.ctx
+        ctx.recorder.event("promote", self.canary.name, self.n, "all steps done")
         if not self.weighted:
             yield from self.replica_step(100)
             ctx.service.primary = self.canary.version
@@ -134,14 +181,16 @@ class _CanaryRun:
         yield self.route(100)
         ctx.service.primary = self.canary.version
         ctx.promoted()
+        if self.background is not None:  # the rollout is complete: the run is terminated
+            self.background.stop()
         if not self.spec.dynamic_stable_scale:
             yield ctx.env.timeout(self.spec.scale_down_delay_seconds)
         self.stable.scale(0, "promoted: old stable to 0")
 
-    def abort(self) -> Steps:
+    def abort(self, reason: str) -> Steps:
         """Traffic back to stable, stable back to full size, canary scaled down (A11, A13)."""
         ctx = self.ctx
-        ctx.recorder.event("abort", self.canary.name, 0, "health gate failed")
+        ctx.recorder.event("abort", self.canary.name, 0, reason)
         ctx.service.primary = self.stable.version
         if not self.weighted:
             yield from self.replica_step(0)
@@ -178,8 +227,18 @@ class _CanaryRun:
 
 
 def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
-    """Run the steps with the health gate watching, then promote, or abort on a failed gate."""
+    """Run the steps with the health gate watching, then promote, or abort on a failed gate.
+
+    A canary without steps is Flagger's, and runs Flagger's loop
+    (:mod:`simdeploy.strategies.flagger`).
+    """
+    if spec.flagger is not None:
+        from simdeploy.strategies import flagger
+
+        return (yield from flagger.roll_out(ctx, spec))
     run = _CanaryRun(ctx, spec)
+    if spec.progress_deadline_abort:
+        ctx.abort_on_deadline(ctx.env.active_process)
     if run.weighted:  # the router's route to stable existed before the release
         ctx.service.set_weights(run.stable.version, run.canary.version, 0,
                                 split_by_user=run.by_user, at_once=True)
@@ -188,16 +247,36 @@ def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
     watch = None
     if spec.health_gate is not None:
         watch = HealthWatch(ctx, spec.health_gate, ctx.env.active_process)
+    background = spec.argo_analysis
+    start = 0 if background is None or background.starting_step is None \
+        else background.starting_step
     try:
-        for step in spec.effective_steps():
+        for index, step in enumerate(spec.effective_steps()):
+            if background is not None and index == start:
+                run.start_background(background)
             if step.set_weight is not None:
                 yield from run.step(step.set_weight)
             elif step.pause is not None and step.pause.duration is not None:
                 yield from ctx.pause(step.pause.duration)
+            elif step.analysis is not None:
+                yield from run.inline(step.analysis, index)
+            elif step.kayenta_stage is not None:
+                yield from run.kayenta_stage(step.kayenta_stage, index)
+        if background is not None and run.background is None:  # startingStep == len(steps)
+            run.start_background(background)
         if watch is not None:
             watch.stop()
-    except simpy.Interrupt:
-        yield from run.abort()
+    except (simpy.Interrupt, _AnalysisAbortError) as stop:
+        reason = stop.cause if isinstance(stop, simpy.Interrupt) else str(stop)
+        run.stop_analysis()
+        if watch is not None:
+            watch.stop()
+        yield from run.abort(str(reason))
         return ctx.finish("aborted")
     yield from run.promote()
     return ctx.finish("completed")
+
+
+class _AnalysisAbortError(Exception):
+    """An inline analysis ended badly: the rollout aborts."""
+

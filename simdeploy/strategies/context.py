@@ -18,6 +18,7 @@ import simpy
 
 if TYPE_CHECKING:
     from simdeploy.cluster import Cluster, ReplicaSet
+    from simdeploy.measurements import Provider
     from simdeploy.records import Recorder
     from simdeploy.routing import Service
     from simdeploy.scenario import Scenario
@@ -37,6 +38,8 @@ class Rollout:
     stable: ReplicaSet
     """The ReplicaSet running the current version when the release starts."""
     new_version: int = 1
+    provider: Provider | None = None
+    """Answers analysis queries (:mod:`simdeploy.measurements`)."""
     outcome: str | None = None
     finished_at: float | None = None
     deadline_exceeded: bool = False
@@ -45,6 +48,9 @@ class Rollout:
     paused: bool = False
     watching_deadline: bool = True
     last_progress_s: float = 0.0
+    on_deadline: list[Callable[[], None]] = field(default_factory=list)
+    """Called when the progress deadline is exceeded (Argo's ``progressDeadlineAbort``, an
+    undo on ``ProgressDeadlineExceeded``)."""
     _progress_counts: tuple[int, int, int, int] = field(default=(0, 0, 0, 0))
     _wake: simpy.Event | None = None
 
@@ -117,9 +123,20 @@ class Rollout:
                 self.deadline_exceeded = self.deadline_exceeded_ever = True
                 self.recorder.event("progress_deadline_exceeded", self.scenario.release.new.name,
                                     0, f"no progress for {deadline:g}s")
+                for listener in self.on_deadline:
+                    listener()
             self._wake = self.env.event()  # paused, or past the deadline: wait for progress
             yield self._wake
             self._wake = None
+
+    def abort_on_deadline(self, process: simpy.Process) -> None:
+        """Interrupt ``process`` (the rollout) when the progress deadline is exceeded."""
+        def listener() -> None:
+            if process.is_alive and self.outcome is None:
+                self.recorder.decide_abort()
+                process.interrupt("progress deadline exceeded")
+
+        self.on_deadline.append(listener)
 
     def promoted(self) -> None:
         """The new version is fully promoted: what remains is clean-up, not progress."""

@@ -9,10 +9,13 @@ that the new ReplicaSet's unavailable pods use up). A pass moves one side only. 
 triggered by pod and ReplicaSet changes, after the controller's sync delay. The arithmetic
 lives in :mod:`simdeploy.rules.kubernetes`.
 
-``undoAfter`` models ``kubectl rollout undo`` during the rollout: the previous template is put
-back, so the ReplicaSet of the current version becomes the "new" one again and the release's
-ReplicaSet becomes old (deployment.md "Rolling Back a Deployment"; ``rolling.go``
-``reconcileOldReplicaSets`` comment, case 1). No new ReplicaSet is created.
+``kubectl rollout undo`` during the rollout puts the previous template back, so the ReplicaSet
+of the current version becomes the "new" one again and the release's ReplicaSet becomes old
+(deployment.md "Rolling Back a Deployment"; ``rolling.go`` ``reconcileOldReplicaSets``
+comment, case 1). No new ReplicaSet is created. Kubernetes never undoes by itself (a
+``ProgressDeadlineExceeded`` condition only reports); someone does it: at a time
+(``undoAfter``), when a pipeline's ``kubectl rollout status`` fails on the deadline
+(``undoOnProgressDeadline``), or when monitoring sees the new version fail (``healthGate``).
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+import simpy
+
+from simdeploy.analysis import HealthWatch
 from simdeploy.rules.kubernetes import new_rs_new_replicas, plan_old_scale_down
 
 if TYPE_CHECKING:
-    import simpy
 
     from simdeploy.cluster import ReplicaSet
     from simdeploy.scenario import RollingUpdate
@@ -50,12 +55,21 @@ def roll_out(ctx: Rollout, spec: RollingUpdate) -> Generator[simpy.Event, Any, s
     undo_at = None if spec.undo_after is None else env.now + spec.undo_after
     new: ReplicaSet | None = None
     undone = False
+    why = "kubectl rollout undo"
+    watch = None
+    if spec.undo_on_progress_deadline:
+        ctx.abort_on_deadline(env.active_process)
+    if spec.health_gate is not None:
+        watch = HealthWatch(ctx, spec.health_gate, env.active_process)
     yield env.timeout(ctx.scenario.deployment.controller_sync_delay)
     cluster.observed()
     while True:
         if undo_at is not None and not undone and env.now >= undo_at:
             undone = True
-            ctx.recorder.event("undo", stable.name, stable.spec, "kubectl rollout undo")
+            if watch is not None:
+                watch.stop()
+            ctx.recorder.decide_abort()
+            ctx.recorder.event("undo", stable.name, stable.spec, why)
             new = stable
             ctx.touch_progress()
         all_rs = cluster.replica_sets
@@ -77,13 +91,20 @@ def roll_out(ctx: Rollout, spec: RollingUpdate) -> Generator[simpy.Event, Any, s
                     rs.scale(target, "scale down old")
                     changed = True
         if not changed and _complete(n, new, all_rs):
+            if watch is not None:
+                watch.stop()
             ctx.service.primary = new.version
             return ctx.finish("aborted" if undone else "completed")
         wake = [cluster.changed()]
         if undo_at is not None and not undone:
             wake.append(env.timeout(max(0.0, undo_at - env.now)))
-        yield env.any_of(wake)
-        yield env.timeout(ctx.scenario.deployment.controller_sync_delay)
+        try:
+            yield env.any_of(wake)
+            yield env.timeout(ctx.scenario.deployment.controller_sync_delay)
+        except simpy.Interrupt as interrupt:  # the gate failed or the deadline passed
+            if not undone:
+                undo_at = env.now  # the next pass undoes
+                why = f"kubectl rollout undo: {interrupt.cause}"
         cluster.observed()
 
 
