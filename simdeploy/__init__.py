@@ -36,6 +36,7 @@ def _started_as_the_command() -> bool:
 
 try:
     from simdeploy.compare import compare
+    from simdeploy.detection import detection
     from simdeploy.errors import ScenarioError
     from simdeploy.results import RunResult
     from simdeploy.scenario import Scenario, load_scenario
@@ -55,8 +56,8 @@ except KeyboardInterrupt:
 __version__ = "0.1.0"
 
 __all__ = ["RunResult", "Scenario", "ScenarioError", "SequentialComparison", "__version__",
-           "compare", "compare_until", "load_scenario", "plots", "report", "run", "summarize",
-           "sweep", "verdict"]
+           "compare", "compare_until", "detection", "load_scenario", "plots", "report", "run",
+           "summarize", "sweep", "verdict"]
 
 
 def __getattr__(name: str):

@@ -152,6 +152,13 @@ def _add_statistics(sub: argparse.ArgumentParser) -> None:
                           "first)")
 
 
+def _add_vary(sub: argparse.ArgumentParser, prefix: str = "") -> None:
+    sub.add_argument("--vary", type=_setting, action="append", metavar="PATH=V1,V2,...",
+                     help=f"{prefix}one knob to vary: a field path in the file's spelling and "
+                          "its values, e.g. traffic.arrivals.rateRps=50,200,500 (one knob at a "
+                          "time)")
+
+
 def _parser() -> argparse.ArgumentParser:
     from simdeploy import __version__
 
@@ -218,6 +225,12 @@ def _parser() -> argparse.ArgumentParser:
                         dest="settings",
                         help="also sweep this field path over these values (as simdeploy "
                              "sweep does) and add a Sweep section; repeatable")
+    report.add_argument("--detect", metavar="STRATEGY",
+                        help="also study how often STRATEGY aborts the bad release and a good "
+                             "one (as simdeploy detect does) and add a Detection section")
+    report.add_argument("--runs", type=_positive, metavar="N",
+                        help="with --detect: runs per knob value and release (default: 100)")
+    _add_vary(report, "with --detect: ")
     _add_statistics(report)
     add_engine(report)
     add_force(report)
@@ -242,6 +255,22 @@ def _parser() -> argparse.ArgumentParser:
     grid.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine(grid)
     add_force(grid)
+    study = command("detect", "how often a strategy aborts a bad release, and a good one "
+                              "(a detection study)")
+    study.add_argument("file", metavar="FILE")
+    study.add_argument("--strategy", required=True, metavar="NAME",
+                       help="the strategy to study, by its name in the scenario")
+    study.add_argument("--runs", type=_positive, default=100,
+                       help="runs per knob value and release (bad, good)")
+    _add_vary(study)
+    study.add_argument("--seed", type=_seed, help="first run's seed (default: the scenario's)")
+    study.add_argument("--level", type=_level, default=0.95,
+                       help="confidence level of the Wilson intervals")
+    study.add_argument("--json", action="store_true",
+                       help="print the table's rows and the findings as JSON")
+    study.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine(study)
+    add_force(study)
     examples = command("scenarios", "list the shipped scenarios, or copy them into a folder")
     examples.add_argument("action", nargs="?", choices=("list", "copy"), default="list",
                           help="what to do")
@@ -424,8 +453,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
             else f", seed {seed}")
     out.write(f"{scenario.name}: {scenario.deployment.replicas} replicas{reps}\n")
     priced = scenario.cluster.pod_cost_per_hour > 0
-    out.write(interval_table(table, args.level, baseline, priced=priced).to_string(index=False)
-              + "\n")
+    out.write(interval_table(table, args.level, baseline, priced=priced)
+              .to_string(index=False, na_rep="–") + "\n")
     for line in interval_legend(table, args.level, baseline):
         out.write(f"  {line}\n")
     if stopped is not None:
@@ -498,6 +527,18 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         variants = [variant.scenario for variant in plan.variants]
         largest = max(variants, key=lambda s: estimate_run(s).wall_seconds)
         check_batch_size(largest, len(plan.tasks), args.file, force=args.force)
+    detection = None
+    studied: list[Any] = []
+    if args.detect is not None:
+        runs = 100 if args.runs is None else args.runs
+        vary = _vary(args)
+        study = _plan_detection(args, scenario, args.detect, runs, vary, args.level)
+        studied = [cell for _value, _release, cell in study.cells]
+        detection = {"strategy": args.detect, "runs": runs, "vary": vary}
+    else:
+        for option, given in (("--runs", args.runs), ("--vary", args.vary)):
+            if given is not None:
+                raise ScenarioError(args.file, option, "only with --detect STRATEGY")
     if args.format == "parquet":
         import importlib.util
 
@@ -506,21 +547,23 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
                                 "(pip install pyarrow), or use --format csv")
     try:
         clean_stale(args.out, notice)
-        check_out(args.out, planned_files(scenario, args.format, factors))  # before running
+        # before running
+        check_out(args.out, planned_files(scenario, args.format, factors, detection))
     except ReportPathError as exc:
         raise ScenarioError(args.out, "--out", str(exc)) from None
     except OSError as exc:
         raise ScenarioError(args.out, "--out", exc.strerror or str(exc)) from None
     try:
-        steps = report_steps(scenario, args.replications, factors)
+        steps = report_steps(scenario, args.replications, factors, detection)
         serial = _serial_seconds([scenario, *variants],
                                  len(scenario.strategies) * args.replications)
+        serial += _serial_seconds(studied, detection["runs"]) if detection else 0.0
         with _engine(args, serial) as engine, _progress(args.quiet, steps) as progress:
             folder = write_report(scenario, args.out, replications=args.replications,
                                   seed=args.seed, source=args.file, progress=progress,
                                   timeline_format=args.format, force=True, notice=notice,
                                   level=args.level, baseline=baseline, sweep=factors,
-                                  **engine)
+                                  detection=detection, **engine)
     except ReportPathError as exc:
         raise ScenarioError(args.out, "--out", str(exc)) from None
     except OSError as exc:
@@ -615,6 +658,77 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _vary(args: argparse.Namespace) -> dict[str, list[Any]] | None:
+    """The ``--vary PATH=V1,V2`` option as a detection study's knob (one path at most)."""
+    if not args.vary:
+        return None
+    if len(args.vary) > 1:
+        paths = ", ".join(path for path, _values in args.vary)
+        raise ScenarioError(args.file, "--vary", f"one knob at a time: give one --vary "
+                                                 f"(got {paths})")
+    path, values = args.vary[0]
+    return {path: values}
+
+
+def _plan_detection(args: argparse.Namespace, scenario: Any, strategy: str, runs: int,
+                    vary: dict[str, list[Any]] | None, level: float) -> Any:
+    """A detection study's plan, every variant and the whole batch checked before any run."""
+    from simdeploy.detection import plan_detection
+    from simdeploy.errors import RunTooLargeError
+
+    if strategy not in scenario.strategies:
+        known = ", ".join(scenario.strategies)
+        where = "--strategy" if args.command == "detect" else "--detect"
+        raise ScenarioError(args.file, where, f"no strategy {strategy!r} (known: {known})")
+    seed = scenario.seed if args.seed is None else args.seed
+    try:
+        return plan_detection(scenario, strategy, runs, seed, vary, force=args.force,
+                              level=level, source=args.file)
+    except RunTooLargeError as exc:
+        if exc.location != "runs":
+            raise
+        raise RunTooLargeError(exc.source, "--runs", exc.problem) from None
+
+
+def _detect(args: argparse.Namespace, out: TextIO) -> int:
+    from simdeploy.detection import detection_findings, detection_text_table, run_detection
+
+    scenario = _load(args.file, args.force)
+    vary = _vary(args)
+    plan = _plan_detection(args, scenario, args.strategy, args.runs, vary, args.level)
+    studied = [cell for _value, _release, cell in plan.cells]
+    with (_engine(args, _serial_seconds(studied, args.runs)) as engine,
+          _progress(args.quiet or args.json, len(plan.tasks)) as progress):
+        table = run_detection(plan, progress=progress, **engine)
+    findings = detection_findings(table, args.level)
+    if args.json:
+        rows = [{k: _json_safe(v) for k, v in row.items()}
+                for row in table.to_dict(orient="records")]
+        out.write(json.dumps({"scenario": scenario.name, "strategy": args.strategy,
+                              "seed": plan.seed, "runs": args.runs, "level": args.level,
+                              "vary": vary, "rows": rows, "findings": findings},
+                             indent=2) + "\n")
+        return 0
+    knob = (f", {plan.path} = " + ", ".join(str(v) for v in plan.values)
+            if plan.path is not None else "")
+    out.write(f"{scenario.name}: {args.strategy}, {args.runs} runs per release from seed "
+              f"{plan.seed}{knob}\n")
+    out.write(detection_text_table(table).to_string(index=False) + "\n")
+    level = f"{100 * args.level:.10g} %"
+    for line in (f"P(abort): runs aborted, with the {level} Wilson interval; for the bad "
+                 "release (the scenario's) P(catch), for the good one (release.new = "
+                 "release.current) P(false abort)",
+                 "detect s: first response of the new version → abort, over the aborted "
+                 "runs; users: means per run"):
+        out.write(textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    ")
+                  + "\n")
+    out.write("\nFindings:\n")
+    for sentence in findings:
+        out.write(textwrap.fill(sentence, 100, initial_indent="  ", subsequent_indent="    ")
+                  + "\n")
+    return 0
+
+
 def _scenarios(args: argparse.Namespace, out: TextIO) -> int:
     from simdeploy.examples import copy_scenarios, describe, shipped_scenarios
 
@@ -696,7 +810,7 @@ def _baseline(args: argparse.Namespace, out: TextIO) -> int:
 
 
 _COMMANDS = {"validate": _validate, "run": _run, "compare": _compare, "report": _report,
-             "sweep": _sweep, "scenarios": _scenarios, "schema": _schema,
+             "sweep": _sweep, "detect": _detect, "scenarios": _scenarios, "schema": _schema,
              "baseline": _baseline}
 
 

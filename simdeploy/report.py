@@ -18,7 +18,12 @@ random numbers), and writes into ``out``:
 * with ``sweep`` (``simdeploy report --set PATH=V1,V2``), a *Sweep* section: every strategy
   on every variant of the grid (:func:`simdeploy.sweep`, same replications and seeds), what
   the sweep says in sentences (:func:`simdeploy.sweep_summary.sweep_findings`), its table of
-  means ± half-widths, its figures (``figures/sweep-*``), and ``sweep.csv``.
+  means ± half-widths, its figures (``figures/sweep-*``), and ``sweep.csv``;
+* with ``detection`` (``simdeploy report --detect STRATEGY``), a *Detection* section: how
+  often the strategy aborts the scenario's (bad) release and a good one, per value of one
+  knob (:func:`simdeploy.detection`, from the report's seed), in sentences
+  (:func:`simdeploy.detection.detection_findings`), as a table with Wilson intervals, as a
+  figure (``figures/detection.*``), and ``detection.csv``.
 
 The folder is put in place all at once, and a re-run keeps what a user added to an earlier
 report (:mod:`simdeploy.report_folder`).
@@ -55,6 +60,13 @@ from simdeploy.compare import (
     plan_runs,
     run_result,
     summary_row,
+)
+from simdeploy.detection import (
+    DetectionPlan,
+    detection_findings,
+    detection_text_table,
+    plan_detection,
+    run_detection,
 )
 from simdeploy.execution import execute
 from simdeploy.report_folder import (
@@ -126,7 +138,7 @@ def _unused_alternative(model: BaseModel, name: str, item: Any) -> bool:
         return False
     if isinstance(model, CanaryStep):
         return True
-    return isinstance(model, Canary) and name in ("steps", "step_weight", "max_weight", "interval")
+    return isinstance(model, Canary) and name in ("steps", "analysis")
 
 
 def _plain(value: Any) -> Any:
@@ -214,26 +226,59 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
 
 
 def _figure_stems(scenario: Scenario,
-                  sweep: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+                  sweep: Mapping[str, Sequence[Any]] | None = None,
+                  detection: Mapping[str, Any] | None = None) -> list[str]:
     stems = ["comparison", "tradeoff", *(f"timeline-{name}" for name in scenario.strategies)]
-    return stems + [f"sweep-{stem}" for stem in sweep_figure_stems(sweep or {})]
+    stems += [f"sweep-{stem}" for stem in sweep_figure_stems(sweep or {})]
+    return stems + (["detection"] if detection else [])
+
+
+_DETECTION_KEYS = ("strategy", "runs", "vary")
+_DETECTION_RUNS = 100
+"""Runs per knob value and release of a report's detection study, unless told."""
+
+
+def _detection_request(detection: Mapping[str, Any]) -> tuple[str, int, Any]:
+    """(strategy, runs, vary) of a report's ``detection`` argument."""
+    if not isinstance(detection, Mapping) or "strategy" not in detection:
+        raise ValueError("detection must be a mapping with a 'strategy' (and optionally "
+                         "'runs' and 'vary')")
+    unknown = [key for key in detection if key not in _DETECTION_KEYS]
+    if unknown:
+        raise ValueError(f"detection takes {', '.join(_DETECTION_KEYS)}; not {unknown[0]!r}")
+    runs = detection.get("runs")
+    return (detection["strategy"], _DETECTION_RUNS if runs is None else runs,
+            detection.get("vary"))
+
+
+def _detection_runs(detection: Mapping[str, Any] | None) -> int:
+    """How many runs a report's detection study makes (0 without one)."""
+    if not detection:
+        return 0
+    _strategy, runs, vary = _detection_request(detection)
+    values = len(next(iter(vary.values()))) if isinstance(vary, Mapping) and vary else 1
+    return 2 * runs * values
 
 
 def report_steps(scenario: Scenario, replications: int,
-                 sweep: Mapping[str, Sequence[Any]] | None = None) -> int:
-    """Steps a report's progress counts: every run (the sweep's too), then every figure."""
+                 sweep: Mapping[str, Sequence[Any]] | None = None,
+                 detection: Mapping[str, Any] | None = None) -> int:
+    """Steps a report's progress counts: every run (the sweep's and the detection study's
+    too), then every figure."""
     runs = len(scenario.strategies) * replications
     if sweep:
         runs *= 1 + math.prod(len(values) for values in sweep.values())
-    return runs + len(_figure_stems(scenario, sweep))
+    runs += _detection_runs(detection)
+    return runs + len(_figure_stems(scenario, sweep, detection))
 
 
 def planned_files(scenario: Scenario, timeline_format: str = "csv",
-                  sweep: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+                  sweep: Mapping[str, Sequence[Any]] | None = None,
+                  detection: Mapping[str, Any] | None = None) -> list[str]:
     """The files a report of ``scenario`` writes, relative to its folder."""
-    figures = [f"figures/{stem}.{ext}" for stem in _figure_stems(scenario, sweep)
+    figures = [f"figures/{stem}.{ext}" for stem in _figure_stems(scenario, sweep, detection)
                for ext in ("png", "svg")]
-    tables = ["sweep.csv"] if sweep else []
+    tables = (["sweep.csv"] if sweep else []) + (["detection.csv"] if detection else [])
     return ["report.html", "summary.csv", f"timeline.{timeline_format}", "scenario.yaml",
             "meta.json", *tables, *figures]
 
@@ -244,7 +289,8 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
                  timeline_format: str = "csv", force: bool = False,
                  notice: Callable[[str], None] | None = None, level: float = 0.95,
                  baseline: str | None = None, jobs: int = 1, client: Any = None,
-                 sweep: Mapping[str, Sequence[Any]] | None = None) -> Path:
+                 sweep: Mapping[str, Sequence[Any]] | None = None,
+                 detection: Mapping[str, Any] | None = None) -> Path:
     """Run the comparison and write the report folder ``out``.
 
     ``out`` may exist only as an earlier simdeploy report: what that report wrote is
@@ -267,12 +313,17 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
         sweep: field path (file spelling) → values: also run every strategy on every
             combination (:func:`simdeploy.sweep`, with the same replications and seeds) and
             add a Sweep section. Every variant is validated before anything runs.
+        detection: ``{"strategy": NAME, "runs": N, "vary": {PATH: [values]}}`` (``runs``
+            defaults to 100, ``vary`` to none): also run a detection study
+            (:func:`simdeploy.detection`, from ``seed``, intervals at ``level``) and add a
+            Detection section. Every variant is validated before anything runs.
 
     Returns:
         The report folder.
 
     Raises:
-        ScenarioError: a swept path or value is not valid (nothing is written).
+        ScenarioError: a swept or varied path or value is not valid, or the detection
+            study's strategy is unknown (nothing is written).
     """
     if replications < 1:
         raise ValueError("replications must be >= 1")
@@ -286,9 +337,14 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
     seed = scenario.seed if seed is None else seed
     plan = (plan_sweep(scenario, sweep, replications, seed, force=force, source=source)
             if sweep else None)
+    study = None
+    if detection:
+        strategy, runs, vary = _detection_request(detection)
+        study = plan_detection(scenario, strategy, runs, seed, vary, force=force, level=level,
+                               source=source)
     out = Path(out).absolute()
     clean_stale(out, notice)
-    out = check_out(out, planned_files(scenario, timeline_format, sweep))
+    out = check_out(out, planned_files(scenario, timeline_format, sweep, detection))
     created = make_parents(out)
     work = None
     try:
@@ -300,7 +356,7 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
                                     category=UserWarning)
             _write(scenario, work, replications, seed, source, progress, timeline_format,
                    force, level=level, baseline=baseline, jobs=jobs, client=client,
-                   plan=plan)
+                   plan=plan, study=study)
         umask = os.umask(0)
         os.umask(umask)
         work.chmod(0o777 & ~umask)
@@ -319,9 +375,11 @@ def write_report(scenario: Scenario, out: str | Path, *, replications: int = 1,
 def _write(scenario: Scenario, work: Path, replications: int, seed: int, source: str | None,
            progress: Callable[[int, int], None] | None, timeline_format: str,
            force: bool, *, level: float = 0.95, baseline: str | None = None,
-           jobs: int = 1, client: Any = None, plan: SweepPlan | None = None) -> None:
+           jobs: int = 1, client: Any = None, plan: SweepPlan | None = None,
+           study: DetectionPlan | None = None) -> None:
     names = list(scenario.strategies)
-    total = report_steps(scenario, replications, plan.factors if plan else None)
+    total = (report_steps(scenario, replications, plan.factors if plan else None)
+             + (len(study.tasks) + 1 if study is not None else 0))
     rows: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
     timelines: list[pd.DataFrame] = []
@@ -345,6 +403,16 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
 
         swept = plan.table(run_plan(plan, jobs=jobs, client=client, progress=counted_sweep))
         swept.to_csv(work / "sweep.csv", index=False)
+    runs_done = len(rows) + (len(plan.tasks) if plan is not None else 0)
+    detected = None
+    if study is not None:
+        def counted_study(done: int, _runs: int, before: int = runs_done) -> None:
+            if progress is not None:
+                progress(before + done, total)
+
+        detected = run_detection(study, jobs=jobs, client=client, progress=counted_study)
+        detected.to_csv(work / "detection.csv", index=False)
+        runs_done += len(study.tasks)
     timeline = pd.concat(timelines, ignore_index=True)
     ids = ["strategy", "replication", "seed"]
     timeline = timeline[[*ids, *[c for c in timeline.columns if c not in ids]]]
@@ -372,14 +440,21 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     if swept is not None and plan is not None:
         figures += [(f"sweep-{stem}", f"Sweep: {stem}", make())
                     for stem, make in sweep_figures(swept, plan.factors, scenario.name)]
+    if detected is not None and study is not None:
+        figures.append(("detection", f"Detection: {study.strategy}",
+                        plots.plot_detection(detected, title=f"Detection by {study.strategy} "
+                                                             f"on {scenario.name}")))
     images = []
     sweep_images = []
-    first_figure = len(rows) * (1 + len(plan.variants) if plan is not None else 1) + 1
+    detection_images = []
+    first_figure = runs_done + 1
     for done, (stem, caption, fig) in enumerate(figures, start=first_figure):
         png = _save(fig, figures_dir, stem)
         if progress is not None:
             progress(done, total)
-        (sweep_images if stem.startswith("sweep-") else images).append(
+        shown_in = (sweep_images if stem.startswith("sweep-")
+                    else detection_images if stem == "detection" else images)
+        shown_in.append(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
@@ -403,6 +478,7 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
         *_differences_section(table, level, baseline),
         ("Figures", "\n".join(images)),
         *_sweep_section(swept, plan, level, sweep_images),
+        *_detection_section(detected, study, detection_images),
         ("Every run", _table_html(table, "runs")),
         ("Scenario as run", f"<pre>{html.escape(scenario_yaml)}</pre>"),
         ("Provenance", "<pre>" + html.escape(json.dumps(meta, indent=2)) + "</pre>"),
@@ -430,6 +506,32 @@ def _sweep_section(swept: pd.DataFrame | None, plan: SweepPlan | None, level: fl
     items = "".join(f"<li>{html.escape(s)}</li>" for s in sweep_findings(swept, level))
     return [("Sweep", intro + f'<ul id="sweep-findings">{items}</ul>'
              + _table_html(sweep_table(swept, level), "sweep") + "\n".join(images))]
+
+
+def _detection_section(detected: pd.DataFrame | None, study: DetectionPlan | None,
+                       images: list[str]) -> list[tuple[str, str]]:
+    """The detection study: what it is, what it says, its table and figure (none without)."""
+    if detected is None or study is None:
+        return []
+    knob = ""
+    if study.path is not None:
+        knob = (f", for each value of <code>{html.escape(study.path)}</code> ("
+                + ", ".join(html.escape(_shown_value(v)) for v in study.values) + ")")
+    level = percent(study.level)
+    intro = (f"<p>How often <code>{html.escape(study.strategy)}</code> aborts the scenario's "
+             "release (the <em>bad</em> release) and the same rollout of the current version "
+             f"under the new version's name (the <em>good</em> release): {study.runs} "
+             f"run{'s' if study.runs != 1 else ''} of each{knob}, run <em>r</em> of both "
+             f"on seed {study.seed} + <em>r</em> (common random numbers). A run is an abort "
+             "when its outcome is <em>aborted</em>. P(abort) is the share of aborted runs "
+             f"with its {level} Wilson score interval: the chance of catching the bad "
+             "release, and of a false abort of the good one. Time to detect runs from the "
+             "new version's first response to the abort decision, over the aborted runs; "
+             "users are means per run. The whole table is <code>detection.csv</code>.</p>")
+    items = "".join(f"<li>{html.escape(s)}</li>"
+                    for s in detection_findings(detected, study.level))
+    return [("Detection", intro + f'<ul id="detection-findings">{items}</ul>'
+             + _table_html(detection_text_table(detected), "detection") + "\n".join(images))]
 
 
 def _shown_value(value: Any) -> str:

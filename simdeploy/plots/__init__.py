@@ -41,6 +41,7 @@ from simdeploy.plots._style import (
     strategy_colors,
 )
 from simdeploy.plots.comparison import COMPARISON_METRICS, COST_METRIC, plot_comparison
+from simdeploy.plots.detection import plot_detection
 from simdeploy.plots.sweep import SWEEP_METRICS, plot_sweep, plot_sweep_heatmap
 from simdeploy.plots.timeline import plot_timeline
 from simdeploy.plots.tradeoff import plot_tradeoff
@@ -52,6 +53,7 @@ __all__ = [
     "SWEEP_METRICS",
     "VERSION_COLORS",
     "plot_comparison",
+    "plot_detection",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_timeline",
