@@ -34,7 +34,14 @@ base = sd.load_scenario(sys.argv[1]).model_dump(by_alias=True, mode="json")
 base.update(duration=float(sys.argv[2]) * 60,
             traffic={"arrivals": {"type": "poisson", "rateRps": 200}, "users": 20000})
 result = sd.run(sd.load_scenario(base), "rolling", force=True)
-print(result.summary["requests_total"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this program's own peak; ru_maxrss keeps the peak of the parent it was forked from
+# (Linux carries it across exec), which after a comparison is the parent's, not the run's
+try:
+    status = open("/proc/self/status").read()
+    kib = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
+except (OSError, StopIteration):
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(result.summary["requests_total"], kib)
 """
 
 
