@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from simdeploy.analysis_run import record_verdict
+
 if TYPE_CHECKING:
     from simdeploy.scenario import HealthGate
     from simdeploy.strategies.context import Rollout
@@ -44,7 +46,7 @@ class HealthWatch:
         """The rollout has moved past the analysed phase: the gate never failed."""
         self._active = False
         if not self.failed:
-            self.ctx.recorder.analysis_verdict = "Successful"
+            record_verdict(self.ctx, "Successful")  # the worst outcome of all analyses counts
 
     def _watch(self) -> Generator[simpy.Event, Any, None]:
         env, gate = self.ctx.env, self.gate
@@ -59,7 +61,7 @@ class HealthWatch:
             if requests >= gate.min_requests and failed / requests > gate.max_error_rate:
                 self.failed = True
                 self.ctx.recorder.decide_abort()
-                self.ctx.recorder.analysis_verdict = "Failed"
+                record_verdict(self.ctx, "Failed")
                 self.ctx.recorder.event(
                     "analysis_failed", self.ctx.scenario.release.new.name, 0,
                     f"{failed}/{requests} failed in {gate.window:g}s > {gate.max_error_rate:g}",

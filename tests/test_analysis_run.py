@@ -302,3 +302,13 @@ def test_a_good_release_at_low_traffic_is_aborted_as_often_as_the_rules_imply(
     assert aborted == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected) / 300))
     assert set(table.analysis_verdict) == {"Successful", "Error"}
     assert ((table.analysis_verdict == "Error") == (table.outcome == "aborted")).all()
+
+
+def test_the_verdict_is_the_worst_of_every_analysis(tiny_mapping) -> None:
+    # a health gate that never fails beside an Argo run that does: the verdict stays Failed
+    strategy = {"type": "Canary", "steps": [{"setWeight": 50}, {"pause": {"duration": "5m"}}],
+                "healthGate": {"maxErrorRate": 0.9, "window": "30s", "interval": "10s"},
+                "analysis": {"metrics": [_metric(interval="20s", initialDelay="10s")]}}
+    result = _run(tiny_mapping, strategy, error_rate=0.5)
+    assert result.summary["outcome"] == "aborted"
+    assert result.summary["analysis_verdict"] == "Failed"
