@@ -18,6 +18,7 @@ request would dominate the per-request cost.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Annotated, Any, Literal
@@ -52,12 +53,22 @@ __all__ = [
 _UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+_GO_COMPOUND = re.compile(r"\s*(?:[0-9]*\.?[0-9]+(?:ns|us|µs|μs|ms|s|m|h)){2,}\s*")
+"""Go's compound durations (``"1m30s"``, ``"1h0m0s"``), as Argo and Flagger manifests write
+them: read with Go's own rules (:mod:`simdeploy.rules.go_duration`)."""
+
+
 def parse_duration(value: Any) -> float:
-    """Return seconds for a number or a string such as ``"250ms"``, ``"30s"``, ``"5m"``.
+    """Return seconds for a number or a string such as ``"250ms"``, ``"30s"``, ``"5m"``, or a
+    Go compound duration such as ``"1m30s"``.
 
     Raises:
         ValueError: on a negative, non-finite or malformed value.
     """
+    if isinstance(value, str) and _GO_COMPOUND.fullmatch(value):
+        from simdeploy.rules.go_duration import parse_duration as parse_go
+
+        return parse_go(value.strip())
     return parse_with_unit(value, _UNIT_SECONDS, "s", "duration", "30, '250ms', '30s' or '5m'",
                            "a finite number of seconds >= 0")
 

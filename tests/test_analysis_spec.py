@@ -138,3 +138,21 @@ def test_the_effective_scenario_of_an_analysis_loads_again(tiny_mapping) -> None
 
     again = sd.load_scenario(yaml.safe_load(effective_scenario(scenario)))
     assert again == scenario
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("1m30s", 90.0), ("1h0m0s", 3600.0),
+                                               ("2m0.5s", 120.5), ("500ms", 0.5)])
+def test_go_compound_durations_read_as_argo_and_flagger_write_them(tiny_mapping, text: str,
+                                                                  seconds: float) -> None:
+    loaded = _load(tiny_mapping, {"type": "Canary", "steps": [{"analysis": {"metrics": [
+        _metric(interval=text, count=2)]}}]})
+    assert loaded.steps[0].analysis.metrics[0].interval == seconds
+
+
+def test_a_malformed_compound_duration_is_one_line(tiny_mapping) -> None:
+    with pytest.raises(ScenarioError) as error:
+        _load(tiny_mapping, {"type": "Canary", "steps": [{"analysis": {"metrics": [
+            _metric(interval="1m30", count=2)]}}]})
+    assert str(error.value) == (
+        "<mapping>: strategies.s.steps[0].analysis.metrics[0].interval: expected a duration "
+        "such as 30, '250ms', '30s' or '5m', got '1m30'")
