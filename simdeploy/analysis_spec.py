@@ -33,9 +33,10 @@ its own, :class:`KayentaStage` (:mod:`simdeploy.kayenta_stage`).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from simdeploy.distributions import INT32_MAX, Duration, SpecModel
 from simdeploy.errors import FieldError
@@ -43,9 +44,9 @@ from simdeploy.measurements import LATENCY_QUERIES, QUERIES, VERSIONS
 from simdeploy.rules.kayenta import MetricConfig, orca_windows
 
 __all__ = ["ANALYSIS_FORM_KEY", "FLAGGER_BUILTIN_METRICS", "AnalysisMetric", "ArgoAnalysis",
-           "FlaggerAnalysis", "FlaggerMetric", "KayentaCanaryConfig", "KayentaCanaryMetric",
-           "KayentaProvider", "KayentaStage", "KayentaThreshold", "MetricProvider",
-           "SimulationQuery", "ThresholdRange"]
+           "FlaggerAnalysis", "FlaggerMetric", "HeaderMatch", "KayentaCanaryConfig",
+           "KayentaCanaryMetric", "KayentaProvider", "KayentaStage", "KayentaThreshold",
+           "MetricProvider", "SimulationQuery", "StringMatch", "ThresholdRange"]
 
 _MAX_CONDITION = 4096
 
@@ -393,6 +394,56 @@ class FlaggerMetric(SpecModel):
         return out
 
 
+class StringMatch(SpecModel):
+    """Istio's ``StringMatch`` for one header value: exactly one of exact, prefix, suffix or
+    regex (matched against the whole value, as Envoy's RE2 does)."""
+
+    exact: str | None = None
+    prefix: str | None = None
+    suffix: str | None = None
+    regex: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StringMatch:
+        given = [k for k in ("exact", "prefix", "suffix", "regex") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of exact, prefix, suffix or regex")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise FieldError(("regex",), f"not a valid regular expression: {exc}") from None
+        return self
+
+    def as_flagger(self) -> dict[str, str]:
+        """``{kind: value}``."""
+        return {k: v for k, v in (("exact", self.exact), ("prefix", self.prefix),
+                                  ("suffix", self.suffix), ("regex", self.regex))
+                if v is not None}
+
+
+class HeaderMatch(SpecModel):
+    """One alternative of Flagger's ``analysis.match`` (Istio ``HTTPMatchRequest``, headers
+    only): every header listed must match (AND); names are case-insensitive."""
+
+    headers: dict[str, StringMatch] = Field(min_length=1, max_length=100)
+
+    @field_validator("headers")
+    @classmethod
+    def _names(cls, headers: dict[str, StringMatch]) -> dict[str, StringMatch]:
+        seen: set[str] = set()
+        for name in headers:
+            if not name.strip() or name.lower() in seen:
+                raise FieldError((name,), "header names must be non-empty and unique "
+                                          "(case-insensitive)")
+            seen.add(name.lower())
+        return headers
+
+    def as_flagger(self) -> dict[str, Any]:
+        """``{headers: {name: {kind: value}}}``."""
+        return {"headers": {name: m.as_flagger() for name, m in self.headers.items()}}
+
+
 class FlaggerAnalysis(SpecModel):
     """Flagger's ``spec.analysis`` (``pkg/apis/flagger/v1beta1/canary.go CanaryAnalysis``).
 
@@ -414,16 +465,24 @@ class FlaggerAnalysis(SpecModel):
     canary_ready_threshold: int | None = Field(default=None, ge=0, le=100)
     primary_ready_threshold: int | None = Field(default=None, ge=0, le=100)
     metrics: list[FlaggerMetric] = Field(default_factory=list, max_length=100)
+    match: list[HeaderMatch] | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="A/B testing (with iterations): requests whose headers match any entry "
+                    "go to the canary")
 
     _form = model_validator(mode="before")(classmethod(lambda cls, data: _drop_form(data)))
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_match(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "match" in data:
-            raise FieldError(("match",), "A/B testing (match) needs header-routed traffic "
-                             "segments, which simdeploy does not model yet")
-        return data
+    @model_validator(mode="after")
+    def _match_needs_iterations(self) -> FlaggerAnalysis:
+        if self.match is None:
+            return self
+        if not self.iterations:
+            raise FieldError(("match",), "A/B testing (match) needs iterations > 0: without "
+                                         "them Flagger ignores match")
+        if self.step_weight_promotion:
+            raise FieldError(("stepWeightPromotion",), "simdeploy moves A/B traffic back to "
+                                                       "the primary in one tick: leave it 0")
+        return self
 
     @model_validator(mode="after")
     def _weights(self) -> FlaggerAnalysis:
@@ -441,10 +500,12 @@ class FlaggerAnalysis(SpecModel):
         out: dict[str, Any] = {}
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
-            if value is None or name == "metrics":
+            if value is None or name in ("metrics", "match"):
                 continue
             out[field.alias or name] = f"{value:g}s" if name == "interval" else value
         out["metrics"] = [metric.as_flagger() for metric in self.metrics]
+        if self.match is not None:
+            out["match"] = [m.as_flagger() for m in self.match]
         return out
 
 

@@ -23,6 +23,7 @@ STREAM_NAMES = (
     "routing",
     "propagation",
     "affected",
+    "segments",
 )
 """Stream order is part of the reproducibility contract: append, never reorder."""
 
@@ -40,6 +41,8 @@ class Streams:
     propagation: np.random.Generator
     affected: np.random.Generator
     """Which users a partial regression hits, and which requests (``VersionSpec.affected``)."""
+    segments: np.random.Generator
+    """Which segment each user belongs to (``traffic.segments``), drawn once per run."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:

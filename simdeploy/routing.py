@@ -19,6 +19,13 @@ Two ways to spread traffic over versions:
   100 %, as Flagger's ``mirror: true`` sets it): :meth:`Service.mirror` picks the canary
   endpoint that gets the copy, whose response nobody waits for (semantics.md T11, F16).
 
+A *header route* (Flagger's A/B ``match``, Argo's ``setHeaderRoute``; Istio ``HTTPRoute.match``)
+sends every request whose headers match to one version, 100 %, ahead of the weights; the rest
+follow the weights. Requests carry their user's segment's headers (``traffic.segments``), so
+whether a route matches is worked out once per segment when the route changes, and a table
+from user to routed version makes the per-request cost one list lookup (none without a header
+route). The route travels with the weights: one route object, the same ordering.
+
 Policies within a pool: round-robin, random, and least-request as Envoy implements it by
 default (two random choices, the one with fewer outstanding requests wins; envoyproxy/envoy
 docs, load balancing "Weighted least request"). No endpoint → the caller fails the request at
@@ -37,8 +44,9 @@ selector or weight change, a handful per rollout, rebuilds the pool.
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -52,7 +60,48 @@ if TYPE_CHECKING:
     from simdeploy.cluster import Pod
     from simdeploy.records import Recorder
 
-__all__ = ["Service"]
+__all__ = ["Service", "header_route_matches"]
+
+
+def _value_matches(condition: Mapping[str, str], value: str | None) -> bool:
+    """One header's ``{exact|prefix|suffix|regex: ...}`` against the request's value (None:
+    the request has no such header, which matches nothing)."""
+    if value is None:
+        return False
+    for kind, expected in condition.items():
+        if kind == "exact":
+            ok = value == expected
+        elif kind == "prefix":
+            ok = value.startswith(expected)
+        elif kind == "suffix":
+            ok = value.endswith(expected)
+        elif kind == "regex":
+            ok = re.fullmatch(expected, value) is not None
+        else:
+            raise ValueError(f"unknown header match {kind!r}: exact, prefix, suffix or regex")
+        if not ok:
+            return False
+    return True
+
+
+def header_route_matches(match: Sequence[Mapping[str, object]],
+                         headers: Mapping[str, str]) -> bool:
+    """Whether a request with ``headers`` matches a route's ``match`` (Flagger/Istio spelling).
+
+    ``match`` is a list of alternatives, any of which may match (OR); each alternative's
+    ``headers`` all have to match (AND): ``[{headers: {x-user: {exact: beta}}}, {headers:
+    {cookie: {regex: "^(.*?;)?(canary=always)(;.*)?$"}}}]``. Header names are case-insensitive,
+    values are not; a regex matches the whole value (Envoy's RE2 full match); a ``cookie``
+    header is matched like any other. An alternative without headers matches every request.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for alternative in match:
+        conditions = alternative.get("headers") or {}
+        assert isinstance(conditions, Mapping)
+        if all(_value_matches(condition, lowered.get(name.lower()))
+               for name, condition in conditions.items()):
+            return True
+    return False
 
 
 def _apply(event: Timeout) -> None:
@@ -74,6 +123,8 @@ class Service:
         rng_routing: np.random.Generator,
         n_users: int,
         recorder: Recorder,
+        user_segment: list[int] | None = None,
+        segment_headers: Sequence[Mapping[str, str]] | None = None,
     ) -> None:
         self.env = env
         self.view: list[list[Pod]] = [[] for _ in range(n_versions)]
@@ -111,6 +162,16 @@ class Service:
         self._changes_made = 0
         self._changes_applied = 0
         self.downtime_s = 0.0
+        self._user_segment = user_segment
+        """Each user's segment (index into ``segment_headers``); None: no segments."""
+        self._segment_headers = list(segment_headers) if segment_headers else [{}]
+        self._header_wanted: tuple[tuple[bool, ...], int] | None = None
+        """The header route as last made (per segment: matches?, and the version)."""
+        self._header_applied: tuple[tuple[bool, ...], int] | None = None
+        self._header_route: list[int] | None = None
+        """Per user, the version a header route sends them to, or -1; None: no header route."""
+        self.header_version = -1
+        """The version the applied header route sends matching requests to (-1: none)."""
 
     # -- changes (all applied after a propagation delay by the callers) ---------------------
 
@@ -128,10 +189,13 @@ class Service:
         """
         self._changes_made += 1
         number = self._changes_made
+        header = self._header_wanted  # the route object as it is now carries the header route
 
         def apply_in_order() -> None:
             if number > self._changes_applied:
                 self._changes_applied = number
+                if header is not self._header_applied:
+                    self._apply_header(header)
                 apply()
 
         if at_once:
@@ -161,7 +225,7 @@ class Service:
         if not self.weighted:
             # The pool as _refresh would build it: the pod goes last in its version's segment.
             end = 0
-            for v in self._routed:
+            for v in self.selector:
                 end += len(self.view[v])
                 if v == version:
                     self.pool.insert(end - 1, pod)
@@ -176,7 +240,7 @@ class Service:
         del self.view[version][index]
         if not self.weighted:
             start = 0
-            for v in self._routed:
+            for v in self.selector:
                 if v == version:
                     del self.pool[start + index]
                 start += len(self.view[v])
@@ -213,6 +277,38 @@ class Service:
 
         return self._change(apply, at_once)
 
+    def set_header_route(self, match: Sequence[Mapping[str, object]], version: int, *,
+                         at_once: bool = False) -> simpy.Event | None:
+        """Send requests whose headers match ``match`` to ``version`` (100 %), the rest by the
+        weights or the selector; applied after propagation, in order with weight changes.
+
+        Returns the event of the proxies applying it, or None with ``at_once``.
+        """
+        matches = tuple(header_route_matches(match, headers)
+                        for headers in self._segment_headers)
+        self._header_wanted = (matches, version) if any(matches) else None
+        return self._change(self._refresh, at_once)
+
+    def clear_header_route(self, *, at_once: bool = False) -> simpy.Event | None:
+        """Remove the header route (after propagation, in order with weight changes)."""
+        self._header_wanted = None
+        return self._change(self._refresh, at_once)
+
+    def _apply_header(self, header: tuple[tuple[bool, ...], int] | None) -> None:
+        """The proxies now have ``header``: rebuild the user → version table (or drop it)."""
+        self._header_applied = header
+        if header is None:
+            self._header_route = None
+            self.header_version = -1
+            return
+        matches, version = header
+        by_segment = [version if m else -1 for m in matches]
+        if self._user_segment is None:
+            self._header_route = by_segment[:1] * len(self._user_bucket)
+        else:
+            self._header_route = [by_segment[s] for s in self._user_segment]
+        self.header_version = version
+
     def keep_user_versions(self) -> None:
         """Turn on per-user stickiness (a user keeps the version first chosen for them)."""
         if self._user_version is None:
@@ -221,18 +317,23 @@ class Service:
 
     def _shares(self) -> tuple[int, ...]:
         if not self.weighted:
-            return self.selector
-        if self.canary_weight >= 100:
-            return (self.canary_version,)
-        if self.canary_weight <= 0:
-            return (self.stable_version,)
-        return (self.stable_version, self.canary_version)
+            shares = self.selector
+        elif self.canary_weight >= 100:
+            shares = (self.canary_version,)
+        elif self.canary_weight <= 0:
+            shares = (self.stable_version,)
+        else:
+            shares = (self.stable_version, self.canary_version)
+        header = self.header_version
+        if header >= 0 and header not in shares:
+            shares = (*shares, header)
+        return shares
 
     def _refresh(self) -> None:
         """The routed versions changed (or the first endpoints came): rebuild the pool."""
-        shares = self._routed = self._shares()
+        self._routed = self._shares()
         if not self.weighted:
-            self.pool = [pod for v in shares for pod in self.view[v]]
+            self.pool = [pod for v in self.selector for pod in self.view[v]]
         self._check_routable()
 
     def _check_routable(self) -> None:
@@ -267,6 +368,10 @@ class Service:
 
     def route(self, user: int) -> Pod | None:
         """Pick the endpoint for one request of ``user``, or None when there is none."""
+        header = self._header_route
+        if header is not None and header[user] >= 0:  # a header route wins over the rest
+            endpoints = self.view[header[user]]
+            return self._pick(endpoints) if endpoints else None
         if self._sticky:
             kept = self._user_version[user]
             if kept >= 0 and self.view[kept] and kept in self._routed:

@@ -48,6 +48,7 @@ from simdeploy.distributions import (
 )
 from simdeploy.errors import FieldError, ScenarioError, one_line, shown
 from simdeploy.quantities import Quantity
+from simdeploy.routing import header_route_matches
 from simdeploy.scenario_file import check_shape, first_problem, read_yaml
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "RollingUpdate",
     "Scenario",
     "StrategySpec",
+    "UserSegment",
     "load_scenario",
 ]
 
@@ -333,12 +335,70 @@ class Schedule(_Spec):
         return segments
 
 
+SHARE_TOLERANCE = 1e-9
+"""How far the segments' shares may sum from 1."""
+
+
+class UserSegment(_Spec):
+    """A group of users with the same request headers (a traffic group, a plan, a cookie).
+
+    Every user belongs to exactly one segment, drawn once per run from the seed (so the same
+    users for every strategy); ``share`` is the probability that a user is in it. Its users
+    send ``rateMultiplier`` times as many requests as a user of a segment with multiplier 1
+    (the scenario's total arrival rate stays as it is). ``headers`` are what the API gateway
+    stamps on their requests (``X-Traffic-Group: FREE``, ``cookie: canary=always``): header
+    routes match on them, with case-insensitive names.
+    """
+
+    name: Label
+    share: float = Field(ge=0, le=1, description="share of the users in the segment")
+    rate_multiplier: float = Field(default=1.0, ge=0,
+                                   description="requests per user relative to multiplier 1")
+    headers: dict[str, str] = Field(default_factory=dict, max_length=100,
+                                    description="request headers of the segment's users")
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, headers: dict[str, str]) -> dict[str, str]:
+        seen: set[str] = set()
+        for name in headers:
+            if not name or one_line(name) != name or " " in name:
+                raise FieldError((name,), "a header name is one word without spaces")
+            if name.lower() in seen:
+                raise FieldError((name,), "repeats a header name (names are "
+                                          "case-insensitive)")
+            seen.add(name.lower())
+        return headers
+
+
 class TrafficSpec(_Spec):
     """User traffic: arrivals, and the population the requests come from."""
 
     arrivals: Annotated[Poisson | Schedule, Field(discriminator="type")]
     users: int = Field(default=10_000, ge=1, le=INT32_MAX,
                        description="distinct users sending the requests")
+    segments: list[UserSegment] | None = Field(
+        default=None, min_length=1, max_length=1000,
+        description="user segments {name, share, rateMultiplier, headers}; null: users alike")
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, segments: list[UserSegment] | None) -> list[UserSegment] | None:
+        if segments is None:
+            return None
+        names: set[str] = set()
+        for i, segment in enumerate(segments):
+            if segment.name in names:
+                raise FieldError((i, "name"), f"segment names must be unique ({segment.name!r} "
+                                              f"is listed twice)")
+            names.add(segment.name)
+        total = math.fsum(segment.share for segment in segments)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise FieldError((), f"the segments' shares must sum to 1, got {total:.12g}")
+        if not any(s.share * s.rate_multiplier > 0 for s in segments):
+            raise FieldError((), "no segment sends requests: every share or rateMultiplier "
+                                 "is 0")
+        return segments
 
 
 class ReleaseSpec(_Spec):
@@ -628,6 +688,16 @@ class Scenario(_Spec):
                     raise FieldError(("traffic", "arrivals", "segments", i, "start"),
                                      f"starts at {segment.start:g} s, not before the end of "
                                      f"the run (duration {self.duration:g} s)")
+        for name, strategy in self.strategies.items():
+            flagger = strategy.flagger if isinstance(strategy, Canary) else None
+            if flagger is None or flagger.match is None:
+                continue
+            match = [m.as_flagger() for m in flagger.match]
+            segments = self.traffic.segments or []
+            if not any(header_route_matches(match, s.headers) for s in segments):
+                raise FieldError(("strategies", name, "analysis", "match"),
+                                 "matches the headers of no segment in traffic.segments: no "
+                                 "user would reach the canary")
         capacity = self.pod_capacity()
         if capacity is not None and capacity < self.deployment.replicas:
             raise FieldError(("cluster",),

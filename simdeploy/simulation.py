@@ -28,7 +28,7 @@ from simdeploy.rng import Streams
 from simdeploy.routing import Service
 from simdeploy.scenario import Scenario
 from simdeploy.strategies import Rollout, roll_out
-from simdeploy.traffic import Arrivals, Workload
+from simdeploy.traffic import Arrivals, Workload, assign_segments
 
 __all__ = ["run"]
 
@@ -81,16 +81,22 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     n_users = scenario.traffic.users
 
     # build
+    segments = scenario.traffic.segments
+    user_segment = (None if segments is None else
+                    assign_segments([s.share for s in segments], n_users, streams.segments))
     recorder = Recorder(env, duration, scenario.sample_interval, len(versions), n_users,
                         keep_requests=keep_requests)
     service = Service(env, len(versions), scenario.service.policy, scenario.service.stickiness,
                       Sampler(scenario.service.endpoint_propagation_delay, streams.propagation,
                               batch=256),
-                      streams.routing, n_users, recorder)
+                      streams.routing, n_users, recorder,
+                      user_segment=None if user_segment is None else user_segment.tolist(),
+                      segment_headers=None if segments is None else [s.headers for s in segments])
     cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
                       scenario.pod_capacity(), service, recorder, streams.pods)
     stable = cluster.replica_set(OLD)
-    arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users)
+    arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users,
+                        user_segment=user_segment)
     workload = Workload(env, arrivals, service, cluster, recorder, versions, scenario.pod, NEW,
                         streams.service, streams.errors, streams.affected)
     cluster.workload = workload
@@ -171,6 +177,9 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         requests["version"] = pd.Categorical.from_codes(requests["version"],
                                                         categories=[v.name for v in versions])
         requests = requests.sort_values("id", ignore_index=True)
+        if segments is not None and user_segment is not None:
+            requests["segment"] = pd.Categorical.from_codes(
+                user_segment[requests["user"].to_numpy()], categories=[s.name for s in segments])
     return RunResult(scenario=scenario.name, strategy=name, seed=seed, summary=summary,
                      timeline=timeline, events=metrics.events_frame(recorder.events),
                      requests=requests)

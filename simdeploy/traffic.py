@@ -6,6 +6,12 @@ Poisson process mapped through Λ⁻¹), and each request belongs to a user draw
 population. Both come from their own random streams, so every strategy run with one seed sees
 the same requests from the same users.
 
+With ``traffic.segments`` every user belongs to one segment, drawn once per run from the
+``segments`` stream (:func:`assign_segments`), and each request first draws a segment, with
+probability ∝ share × rateMultiplier (among segments that have users), then a user of that
+segment uniformly. Without segments a request's user is uniform over the population, drawn
+exactly as before segments existed.
+
 A pod serves with ``workers`` requests at a time and a FIFO queue of ``queueLimit`` behind
 them (an M/M/c/K station when the service time is exponential). A request is one tuple
 ``(id, user, arrival_s)``; the whole path is callbacks on SimPy timeouts, with no process per
@@ -49,14 +55,33 @@ if TYPE_CHECKING:
     from simdeploy.routing import Service
     from simdeploy.scenario import PodSpec, TrafficSpec, VersionSpec
 
-__all__ = ["Arrivals", "Workload"]
+__all__ = ["Arrivals", "Workload", "assign_segments"]
+
+
+def assign_segments(shares: list[float], n_users: int, rng: np.random.Generator) -> np.ndarray:
+    """Each user's segment: user ``u`` is in segment ``i`` with probability ``shares[i]``.
+
+    One uniform draw per user from ``rng`` (the run's ``segments`` stream), so the assignment
+    is a function of the seed alone: the same users in the same segments for every strategy.
+    """
+    return np.searchsorted(_cumulative(np.asarray(shares, dtype=float)), rng.random(n_users),
+                           side="right")
+
+
+def _cumulative(weights: np.ndarray) -> np.ndarray:
+    """Normalised cumulative weights, exactly 1 from the last positive weight on, so that a
+    uniform draw in [0, 1) never lands past it (nor on a trailing zero weight)."""
+    cumulative = np.cumsum(weights / weights.sum())
+    cumulative[np.flatnonzero(weights)[-1]:] = 1.0
+    return cumulative
 
 
 class Arrivals:
     """Arrival times (seconds) and user ids, generated in chunks until the end of the run."""
 
     def __init__(self, spec: TrafficSpec, duration_s: float, rng_arrivals: np.random.Generator,
-                 rng_users: np.random.Generator, chunk: int = 16384) -> None:
+                 rng_users: np.random.Generator, chunk: int = 16384,
+                 user_segment: np.ndarray | None = None) -> None:
         arrivals = spec.arrivals
         if arrivals.type == "poisson":
             starts, rates = [0.0], [arrivals.rate_rps]
@@ -78,6 +103,22 @@ class Arrivals:
         """The population the requests come from."""
         self._chunk = chunk
         self.exhausted = self._cumulative[-1] <= 0
+        self._by_segment: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        if spec.segments is not None:
+            if user_segment is None:
+                raise ValueError("traffic.segments needs each user's segment (assign_segments)")
+            self._by_segment = _segment_draw(spec, user_segment)
+
+    def _draw_users(self, n: int) -> np.ndarray:
+        """The users of ``n`` requests (uniform, or segment first, then user within it)."""
+        if self._by_segment is None:
+            return self._rng_users.integers(0, self._n_users, n)
+        cumulative, members, offsets, counts = self._by_segment
+        rng = self._rng_users
+        segment = np.searchsorted(cumulative, rng.random(n), side="right")
+        count = counts[segment]
+        within = np.minimum((rng.random(n) * count).astype(np.int64), count - 1)
+        return members[offsets[segment] + within]
 
     def next_chunk(self) -> tuple[list[float], list[int]]:
         """The next arrival times and their users (empty lists once the run is over)."""
@@ -89,8 +130,25 @@ class Arrivals:
         if len(inside) < len(unit):
             self.exhausted = True
         times = np.interp(inside, self._cumulative, self._breaks)
-        users = self._rng_users.integers(0, self._n_users, len(times))
+        users = self._draw_users(len(times))
         return times.tolist(), users.tolist()
+
+
+def _segment_draw(spec: TrafficSpec, user_segment: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :meth:`Arrivals._draw_users` needs: the cumulative request probability of each
+    segment (share × rateMultiplier, 0 for a segment that drew no user), the users ordered by
+    segment, where each segment starts in that order, and how many users each has."""
+    segments = spec.segments or []
+    counts = np.bincount(user_segment, minlength=len(segments)).astype(np.int64)
+    weights = np.array([s.share * s.rate_multiplier for s in segments], dtype=float)
+    weights[counts == 0] = 0.0
+    if weights.sum() <= 0:  # the users that exist all have multiplier 0: send alike
+        weights = counts.astype(float)
+    cumulative = _cumulative(weights)
+    members = np.argsort(user_segment, kind="stable")
+    offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    return cumulative, members, offsets, counts
 
 
 class Workload:

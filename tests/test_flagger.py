@@ -364,12 +364,46 @@ def test_health_gate_still_rolls_a_flagger_canary_back() -> None:
     assert rows(result, "abort").time_s.item() < T0 + 2 * 30
 
 
-def test_ab_testing_match_is_refused_in_one_line() -> None:
+def test_ab_testing_match_without_iterations_is_refused_in_one_line() -> None:
+    """Flagger ignores ``match`` without iterations (a progressive canary): simdeploy says so.
+    The A/B runs themselves are in test_segments.py (they need traffic.segments)."""
+    with pytest.raises(sd.ScenarioError) as caught:
+        flagger({"stepWeight": 10, "match": [{"headers": {"x-canary": {"exact": "1"}}}]})
+    assert str(caught.value) == (
+        "<mapping>: strategies.f.analysis.match: A/B testing (match) needs iterations > 0: "
+        "without them Flagger ignores match")
+
+
+def test_ab_testing_without_segments_is_refused_in_one_line() -> None:
     with pytest.raises(sd.ScenarioError) as caught:
         flagger({"iterations": 3, "match": [{"headers": {"x-canary": {"exact": "1"}}}]})
     assert str(caught.value) == (
-        "<mapping>: strategies.f.analysis.match: A/B testing (match) needs header-routed "
-        "traffic segments, which simdeploy does not model yet")
+        "<mapping>: strategies.f.analysis.match: matches the headers of no segment in "
+        "traffic.segments: no user would reach the canary")
+
+
+@pytest.mark.parametrize("iterations", [1, 4])
+def test_ab_testing_promotes_after_the_iterations(iterations: int) -> None:
+    """A/B with K iterations, I = 30: the pre-rollout tick t0+I sets the header route and
+    counts iteration 1, t0+2I … t0+K·I count the rest, t0+(K+1)I promotes, t0+(K+2)I removes
+    the route (Finalising), t0+(K+3)I Succeeded (F14)."""
+    interval = 30
+    s = flagger({"interval": interval, "iterations": iterations, "metrics": [SUCCESS_99],
+                 "match": [{"headers": {"cookie": {"regex": "^(.*?;)?(canary=always)(;.*)?$"}}}]},
+                duration=T0 + (iterations + 4) * interval,
+                traffic={"arrivals": {"type": "poisson", "rateRps": 50}, "users": 500,
+                         "segments": [{"name": "opted-in", "share": 0.3,
+                                       "headers": {"Cookie": "canary=always; lang=en"}},
+                                      {"name": "others", "share": 0.7}]})
+    result = sd.run(s)
+    t = [T0 + k * interval for k in range(iterations + 4)]
+    assert phases(result) == [(t[0], "Progressing"), (t[iterations + 1], "Promoting"),
+                              (t[iterations + 2], "Finalising"),
+                              (t[iterations + 3], "Succeeded")]
+    assert rows(result, "route").time_s.tolist() == [t[1], t[iterations + 2]]
+    assert rows(result, "measurement").time_s.tolist() == t[2:iterations + 2]
+    assert weights(result) == []
+    assert result.summary["outcome"] == "completed"
 
 
 # --- determinism and accounting -----------------------------------------------------------------

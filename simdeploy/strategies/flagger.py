@@ -19,12 +19,21 @@ objects and the clock):
    failure adds one to ``failedChecks`` and ends the tick (F11, F12);
 6. the canary advances by one step (overshooting ``maxWeight``, F6, F7), or, once at
    ``maxWeight``, the primary's spec is replaced and the phase becomes ``Promoting``; with
-   ``iterations`` (no ``match``) the tick counts iterations blue/green style instead (F15).
+   ``iterations`` (no ``match``) the tick counts iterations blue/green style instead (F15);
+   with ``iterations`` and ``match`` it is A/B testing (F14, T10): the tick sends the
+   requests whose headers match to the canary (100 %, a header route; the rest stay on the
+   primary) and adds one iteration, and once iterations reach ``analysis.iterations`` it
+   promotes.
 
 So with a detection tick at t₀ and interval I, a canary whose checks keep failing with
 threshold N rolls back at t₀ + (N + 2)·I: t₀ scales it up, t₀ + I runs the pre-rollout tick
 and gives it its first weight, t₀ + 2I … t₀ + (N + 1)I fail N checks, and t₀ + (N + 2)I sees
-``failedChecks == N`` at its start.
+``failedChecks == N`` at its start. The same holds under A/B, the pre-rollout tick setting the
+header route (iteration 1) instead of a weight. A passing A/B canary with K iterations: t₀
+detects, t₀ + I (pre-rollout) routes the matching requests and counts iteration 1, t₀ + 2I …
+t₀ + K·I count iterations 2 … K, t₀ + (K + 1)I promotes (Promoting), the first tick after the
+primary's rollout removes the header route (Finalising, at t₀ + (K + 2)I when the rollout
+fits in one interval) and the next one scales the canary to 0 (Succeeded).
 
 Mapping onto simdeploy. The primary is the stable ReplicaSet and, once promoted, a second
 ReplicaSet of the new version that the primary's own rolling update creates (Kubernetes'
@@ -41,9 +50,10 @@ percent (default 100) of the requests goes to the canary (:meth:`Service.mirror`
 
 Events: ``phase`` rows (detail: the phase), ``measurement`` rows (detail ``Successful`` or
 ``Failed``, ``value`` the measured value, NaN for "no values"), ``weight`` rows for every
-change of the canary's route weight (Flagger's ``canaryWeight``), ``mirror`` rows, ``abort``
-when a rollback is decided. A/B testing (``match``) is refused by the schema: it needs
-header-routed traffic segments.
+change of the canary's route weight (Flagger's ``canaryWeight``; an A/B header route is not
+one), ``route`` rows when an A/B header route is set or removed (detail: the match),
+``mirror`` rows, ``abort`` when a rollback is decided. The requests' headers are their
+users' segment's (``traffic.segments``; :meth:`Service.set_header_route`).
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ import simpy
 from simdeploy.analysis import HealthWatch
 from simdeploy.rules.flagger import (
     TOTAL_WEIGHT,
+    ab_testing_action,
     analysis_interval,
     blue_green_action,
     canary_ready_threshold,
@@ -134,6 +145,10 @@ class _FlaggerRun:
         self.observed_generation = 1
         self._applied: tuple[float, float] | None = None
         self.watch: HealthWatch | None = None
+        self.match: list[dict[str, Any]] = list(self.analysis.get("match") or [])
+        """A/B testing's header match (Flagger/Istio spelling)."""
+        self.header_routed = False
+        """Whether the A/B header route to the canary is set."""
 
     # -- the route ----------------------------------------------------------------------------
 
@@ -177,6 +192,21 @@ class _FlaggerRun:
         self.apply_route()
         if canary == 0 and self.phase in ("Promoting", "Finalising"):
             self.ctx.service.propagate(self._unroute_canary)
+
+    def header_route(self, on: bool, reason: str) -> None:
+        """A/B: the route's match rule sends matching requests to the canary (100 %), or no
+        longer does (``SetRoutes`` with ``analysis.match``); a ``route`` event either way."""
+        if on == self.header_routed:
+            return
+        self.header_routed = on
+        service = self.ctx.service
+        if on:
+            self.ctx.recorder.event("route", self.name, 0,
+                                    f"{_describe(self.match)} → canary 100%: {reason}")
+            service.set_header_route(self.match, self.canary.version)
+        else:
+            self.ctx.recorder.event("route", self.name, 0, f"header route removed: {reason}")
+            service.clear_header_route()
 
     def _unroute_canary(self) -> None:
         """The route gives the canary nothing: the proxies stop sending its pods requests.
@@ -278,6 +308,8 @@ class _FlaggerRun:
             return None
         if self.strategy == "blue-green":
             self.blue_green()
+        elif self.strategy == "ab-testing":
+            self.ab_testing()
         elif next_step_weight(self.analysis, self.canary_weight) > 0:
             self.advance()
         return None
@@ -320,6 +352,15 @@ class _FlaggerRun:
         else:
             self.promote()
 
+    def ab_testing(self) -> None:
+        """``runAB``: matching requests to the canary and one more iteration, or promote."""
+        action = ab_testing_action(self.analysis, self.iterations)
+        if action == "iterate":
+            self.header_route(True, "A/B iterations start")
+            self.iterations += 1
+        elif action == "promote":
+            self.promote()
+
     # -- promotion and rollback ---------------------------------------------------------------
 
     def promote(self) -> None:
@@ -338,6 +379,9 @@ class _FlaggerRun:
         following = promotion_next_phase(self.analysis, before)
         if (primary, canary) != (self.primary_weight, self.canary_weight):
             self.route(primary, canary, False, f"primary weight {primary}")
+        if self.header_routed:  # A/B: the matching requests go back to the primary too
+            self.header_route(False, "promotion: all traffic to the primary")
+            self.ctx.service.propagate(self._unroute_canary)
         if following == "Finalising":
             self.set_phase("Finalising")
             self.ctx.promoted()
@@ -350,6 +394,7 @@ class _FlaggerRun:
         if self.watch is not None:
             self.watch.stop()
         self.route(TOTAL_WEIGHT, 0, False, "rollback: all traffic to the primary")
+        self.header_route(False, "rollback: all traffic to the primary")
         self.canary.scale(0, "canary: rolled back, scaled to zero")
         self.set_phase("Failed")
         ctx.recorder.analysis_verdict = "Failed"
@@ -424,6 +469,15 @@ class _FlaggerRun:
             ctx.paused = idle
             if not idle:
                 ctx.touch_progress()
+
+
+def _describe(match: list[dict[str, Any]]) -> str:
+    """``x-user exact 'beta' and cookie regex '...' or ...``: a match in one line."""
+    return " or ".join(
+        " and ".join(f"{name} {kind} {value!r}" for name, condition
+                     in alternative.get("headers", {}).items()
+                     for kind, value in condition.items()) or "every request"
+        for alternative in match)
 
 
 def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:

@@ -40,6 +40,7 @@ class Mutant:
 
 
 _GATE_TESTS = ("tests/test_gate.py", "tests/test_strategies.py", "tests/test_invariants.py")
+_ANALYSIS_TESTS = ("tests/test_analysis_run.py", "tests/test_kayenta_sim.py")
 _ROUTING_TESTS = ("tests/test_routing.py", "tests/test_strategies.py",
                   "tests/test_invariants.py")
 
@@ -98,6 +99,25 @@ MUTANTS = (
            '    "peak_pods_scheduled": "peak pods",', '    "peak_pods": "peak pods",',
            ("tests/test_cli.py", "tests/test_pending.py", "tests/test_report.py",
             "tests/test_cli_conventions.py")),
+    # issue 8: analysis
+    Mutant("argo: failureLimit counted with >=", "simdeploy/rules/argo_analysis.py",
+           'if failure_limit >= 0 and c["failed"] > failure_limit:',
+           'if failure_limit >= 0 and c["failed"] >= failure_limit:',
+           ("tests/test_rules_argo_analysis.py", "tests/test_analysis_run.py")),
+    Mutant("argo: no data is a success, not an Error", "simdeploy/measurements.py",
+           "        if requests == 0:\n            return []",
+           "        if requests == 0:\n            return [1.0]", _ANALYSIS_TESTS),
+    Mutant("argo: first measurement one interval late", "simdeploy/analysis_run.py",
+           "yield env.timeout(first_measurement_delay(spec))",
+           "yield env.timeout(first_measurement_delay(spec) + (metric.interval or 0))",
+           _ANALYSIS_TESTS),
+    Mutant("flagger: rollback one check late", "simdeploy/rules/flagger.py",
+           "    return failed_checks >= analysis_threshold(analysis)",
+           "    return failed_checks > analysis_threshold(analysis)",
+           ("tests/test_rules_flagger.py", "tests/test_flagger.py")),
+    Mutant("kayenta: tolerance band not scaled by the estimate", "simdeploy/rules/kayenta.py",
+           "band = tolerance * abs(interval.estimate)", "band = tolerance",
+           ("tests/test_rules_kayenta.py", "tests/test_kayenta_sim.py")),
 )
 
 
