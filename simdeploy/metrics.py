@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from simdeploy.records import OK, OUTCOMES, UNFINISHED
+
+if TYPE_CHECKING:
+    from simdeploy.records import Recorder
 
 __all__ = [
     "SUMMARY_KEYS",
@@ -139,6 +143,42 @@ def detection_times(first_new_response_s: float, abort_s: float,
     if math.isnan(new_unrouted_since_s):
         restored = math.nan
     return detected, restored
+
+
+SEGMENT_COLUMNS = ("segment", "users_total", "users_exposed_new", "users_with_errors",
+                   "requests_total", "requests_failed")
+"""The columns of ``result.segments``: exposure per user segment."""
+
+
+def segment_frame(names: Sequence[str], user_segment: np.ndarray | None, recorder: Recorder,
+                  requests_total: int) -> pd.DataFrame:
+    """One row per user segment: its users who sent a request, saw the new version, had a
+    failure, and its requests and failed requests (mirrored copies are no one's).
+
+    Without segments (``user_segment`` None) one row, ``all``, holds the run's totals.
+    """
+    if user_segment is None or recorder.user_requests is None:
+        rows = [{"segment": names[0], "users_total": sum(recorder.user_seen),
+                 "users_exposed_new": sum(recorder.user_exposed_new),
+                 "users_with_errors": sum(recorder.user_errored),
+                 "requests_total": requests_total,
+                 "requests_failed": requests_failed(recorder.outcomes)}]
+        return pd.DataFrame(rows, columns=list(SEGMENT_COLUMNS))
+    n = len(names)
+
+    def per_segment(values: Sequence[int] | bytes) -> np.ndarray:
+        weights = np.frombuffer(values, dtype=np.uint8) if isinstance(values, (bytes, bytearray)) \
+            else np.asarray(values, dtype=np.int64)
+        return np.bincount(user_segment, weights=weights, minlength=n).astype(np.int64)
+
+    return pd.DataFrame({
+        "segment": list(names),
+        "users_total": per_segment(recorder.user_seen),
+        "users_exposed_new": per_segment(recorder.user_exposed_new),
+        "users_with_errors": per_segment(recorder.user_errored),
+        "requests_total": per_segment(recorder.user_requests),
+        "requests_failed": per_segment(recorder.user_failures or [0] * len(user_segment)),
+    })
 
 
 def events_frame(events: Sequence[tuple]) -> pd.DataFrame:

@@ -78,6 +78,9 @@ class Recorder:
         self.user_seen = bytearray(n_users)
         self.user_exposed_new = bytearray(n_users)
         self.user_errored = bytearray(n_users)
+        self.user_requests: list[int] | None = None
+        """With traffic segments: each user's requests and failures (``result.segments``)."""
+        self.user_failures: list[int] | None = None
         self.events: list[tuple[float, str, str, int, str, float | None, float]] = []
         self.pod_counts: list[tuple[float, int]] = []
         self.scheduled_counts: list[tuple[float, int]] = []

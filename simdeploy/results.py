@@ -22,6 +22,9 @@ class RunResult:
         timeline: one row per sample interval and version.
         events: every scale, weight change, switch, pause, abort, deadline and the outcome.
         requests: one row per request when the run was asked to keep them, else None.
+        segments: one row per user segment (``traffic.segments``; a single ``all`` row
+            without segments): ``segment, users_total, users_exposed_new,
+            users_with_errors, requests_total, requests_failed``.
     """
 
     scenario: str
@@ -31,3 +34,4 @@ class RunResult:
     timeline: pd.DataFrame
     events: pd.DataFrame
     requests: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None

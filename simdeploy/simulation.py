@@ -65,7 +65,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         force: run even beyond the soft size limits of :mod:`simdeploy.budget`.
 
     Returns:
-        The run's summary, timeline and events.
+        The run's summary, timeline, events and exposure per user segment.
 
     Raises:
         RunTooLargeError: the run's estimated work or memory is beyond the limits.
@@ -86,6 +86,9 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
                     assign_segments([s.share for s in segments], n_users, streams.segments))
     recorder = Recorder(env, duration, scenario.sample_interval, len(versions), n_users,
                         keep_requests=keep_requests)
+    if segments is not None:
+        recorder.user_requests = [0] * n_users
+        recorder.user_failures = [0] * n_users
     service = Service(env, len(versions), scenario.service.policy, scenario.service.stickiness,
                       Sampler(scenario.service.endpoint_propagation_delay, streams.propagation,
                               batch=256),
@@ -180,6 +183,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         if segments is not None and user_segment is not None:
             requests["segment"] = pd.Categorical.from_codes(
                 user_segment[requests["user"].to_numpy()], categories=[s.name for s in segments])
+    names = ["all"] if segments is None else [s.name for s in segments]
+    exposure = metrics.segment_frame(names, user_segment, recorder, total)
     return RunResult(scenario=scenario.name, strategy=name, seed=seed, summary=summary,
                      timeline=timeline, events=metrics.events_frame(recorder.events),
-                     requests=requests)
+                     requests=requests, segments=exposure)

@@ -215,6 +215,8 @@ class Workload:
         self._schedule_next()
         rec = self.recorder
         rec.user_seen[user] = 1
+        if rec.user_requests is not None:
+            rec.user_requests[user] += 1
         pod = self.service.route(user)
         if pod is not None and self.service.mirror_percent:
             self._mirror(pod, user, now)
@@ -336,6 +338,8 @@ class Workload:
                 rec.requests_failed_new += 1
                 rec.user_failed_new[req[1]] = 1
         rec.user_errored[req[1]] = 1
+        if rec.user_failures is not None:
+            rec.user_failures[req[1]] += 1
         if self._log is not None:
             self._log.append((req[0], req[1], req[2], at_s, version, outcome))
 

@@ -402,3 +402,48 @@ def test_bad_ab_input_is_refused_in_one_line(analysis: dict[str, Any], location:
     message = str(caught.value)
     assert "\n" not in message
     assert message == f"<mapping>: {location}: {problem}"
+
+
+# --------------------------------------------------------------------------------------------
+# result.segments: exposure per segment
+
+
+_EXPOSURE = ("users_total", "users_exposed_new", "users_with_errors", "requests_total",
+             "requests_failed")
+
+
+@pytest.mark.parametrize("strategy", ["recreate", "rolling", "blue-green", "canary"])
+def test_exposure_per_segment_adds_up_and_matches_the_requests(tiny_mapping,
+                                                               strategy: str) -> None:
+    tiny_mapping["release"]["new"]["errorRate"] = 0.05
+    tiny_mapping["traffic"]["segments"] = [
+        {"name": "internal", "share": 0.1, "headers": {"x-traffic-group": "INTERNAL"}},
+        {"name": "enterprise", "share": 0.3, "rateMultiplier": 2,
+         "headers": {"x-traffic-group": "ENTERPRISE"}},
+        {"name": "everyone", "share": 0.6, "headers": {}}]
+    result = sd.run(sd.load_scenario(tiny_mapping), strategy, seed=4, keep_requests=True)
+    exposure = result.segments
+    assert list(exposure.columns) == ["segment", *_EXPOSURE]
+    assert exposure.segment.tolist() == ["internal", "enterprise", "everyone"]
+    totals = exposure[list(_EXPOSURE)].sum()
+    for key in _EXPOSURE:
+        assert totals[key] == result.summary[key], key
+    requests = result.requests
+    failed = ~requests.outcome.isin(["ok", "unfinished"])
+    by_segment = requests.assign(failed=failed).groupby("segment", observed=False)
+    expected = pd.DataFrame({
+        "users_total": by_segment.user.nunique(),
+        "requests_total": by_segment.size(),
+        "requests_failed": by_segment.failed.sum(),
+        "users_with_errors": requests[failed].groupby("segment", observed=False).user.nunique(),
+    }).reindex(exposure.segment)
+    for key in expected.columns:
+        assert exposure.set_index("segment")[key].tolist() == expected[key].tolist(), key
+
+
+def test_without_segments_one_row_holds_the_totals(tiny_mapping) -> None:
+    result = sd.run(sd.load_scenario(tiny_mapping), "canary", seed=1)
+    assert result.segments.segment.tolist() == ["all"]
+    row = result.segments.iloc[0]
+    for key in _EXPOSURE:
+        assert row[key] == result.summary[key], key
