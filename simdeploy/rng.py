@@ -24,6 +24,7 @@ STREAM_NAMES = (
     "propagation",
     "affected",
     "segments",
+    "dns",
 )
 """Stream order is part of the reproducibility contract: append, never reorder."""
 
@@ -43,6 +44,8 @@ class Streams:
     """Which users a partial regression hits, and which requests (``VersionSpec.affected``)."""
     segments: np.random.Generator
     """Which segment each user belongs to (``traffic.segments``), drawn once per run."""
+    dns: np.random.Generator
+    """Each user's DNS client kind and cache age at a DNS switch (``BlueGreen.dns``)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:

@@ -172,6 +172,10 @@ class Service:
         """Per user, the version a header route sends them to, or -1; None: no header route."""
         self.header_version = -1
         """The version the applied header route sends matching requests to (-1: none)."""
+        self._dns_at: list[float] | None = None
+        """After a DNS switch: when each user's client first uses the new record."""
+        self._dns_before: list[int] = []
+        self._dns_target = -1
 
     # -- changes (all applied after a propagation delay by the callers) ---------------------
 
@@ -366,8 +370,31 @@ class Service:
 
     # -- the per-request path ---------------------------------------------------------------
 
+    def switch_by_dns(self, version: int, switch_at: list[float]) -> None:
+        """Point the service's DNS name at ``version`` now; user ``u`` follows at
+        ``switch_at[u]`` (:class:`simdeploy.dns_switch.DnsClients`) and until then keeps the
+        version its cached answer names. Clients connect to that version's addresses
+        directly: its pods while it has endpoints, nothing (a failed connection) after."""
+        now = self.env.now
+        if self._dns_at is None:
+            before = [self.primary] * len(switch_at)
+        else:  # a switch back: each user starts from what its answer names now
+            at, old, target = self._dns_at, self._dns_before, self._dns_target
+            before = [target if now >= at[u] else old[u] for u in range(len(switch_at))]
+        self._dns_before = before
+        self._dns_target = version
+        self._dns_at = switch_at
+        self._routed = tuple(sorted({*self._routed, version}))
+        self._check_routable()
+
     def route(self, user: int) -> Pod | None:
         """Pick the endpoint for one request of ``user``, or None when there is none."""
+        dns = self._dns_at
+        if dns is not None:  # the version the user's cached DNS answer names
+            version = (self._dns_target if self.env._now >= dns[user]
+                       else self._dns_before[user])
+            endpoints = self.view[version]
+            return self._pick(endpoints) if endpoints else None
         header = self._header_route
         if header is not None and header[user] >= 0:  # a header route wins over the rest
             endpoints = self.view[header[user]]

@@ -470,6 +470,37 @@ class RollingUpdate(_Spec):
         return self
 
 
+class DnsSwitch(_Spec):
+    """A blue-green switched by DNS: the name's record moves from blue to green, and each
+    client follows when its own cache lets go (semantics.md X9–X15)."""
+
+    ttl: Duration = Field(default=60.0, description="the record's TTL, seconds")
+    clients: dict[str, float] = Field(
+        default_factory=lambda: {"respects-ttl": 1.0},
+        description="share of users per client DNS cache: respects-ttl, jvm, curl, "
+                    "chromium-system, chromium-builtin, firefox, go, python")
+    stale_share: float = Field(default=0.0, ge=0, le=1,
+                               description="users that never refresh within staleFor (X9)")
+    stale_for: Duration = Field(default=900.0, description="how long stale users stay, seconds")
+
+    @model_validator(mode="after")
+    def _known_clients(self) -> DnsSwitch:
+        from simdeploy.rules.dns import CLIENT_RESOLVERS
+
+        if not self.clients:
+            raise FieldError(("clients",), "name at least one client kind")
+        for kind, share in self.clients.items():
+            if kind not in CLIENT_RESOLVERS:
+                raise FieldError(("clients", kind), "unknown client kind; one of "
+                                 + ", ".join(CLIENT_RESOLVERS))
+            if not 0 <= share <= 1:
+                raise FieldError(("clients", kind), f"a share is between 0 and 1, got {share:g}")
+        total = sum(self.clients.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise FieldError(("clients",), f"shares must sum to 1, got {total:g}")
+        return self
+
+
 class BlueGreen(_Spec):
     """Argo Rollouts blue-green: green beside blue, switch, blue kept for a delay."""
 
@@ -482,6 +513,9 @@ class BlueGreen(_Spec):
     progress_deadline_abort: bool = Field(
         default=False, description="Argo: abort when progressDeadlineSeconds passes without "
                                    "progress (otherwise it only reports, as Kubernetes does)")
+    dns: DnsSwitch | None = Field(
+        default=None, description="switch by DNS instead of the Service selector: clients "
+                                  "follow as their caches expire")
     pre_promotion_analysis: ArgoAnalysis | None = Field(
         default=None, description="Argo: run before the switch; a failure aborts (blue stays)")
     post_promotion_analysis: ArgoAnalysis | None = Field(

@@ -21,6 +21,7 @@ from simdeploy.analysis_spec import latency_horizon_s
 from simdeploy.budget import check_run_size
 from simdeploy.cluster import Cluster
 from simdeploy.distributions import Sampler
+from simdeploy.dns_switch import DnsClients
 from simdeploy.measurements import LatencyWindows, Provider
 from simdeploy.records import OUTCOMES, Recorder
 from simdeploy.results import RunResult
@@ -108,6 +109,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         recorder.latency_windows = LatencyWindows(len(versions), horizon)
     rollout = Rollout(env, scenario, cluster, service, recorder, stable,
                       provider=Provider(recorder, OLD, NEW))
+    if getattr(spec, "dns", None) is not None:
+        rollout.dns_clients = DnsClients(spec.dns, n_users, streams.dns)
 
     # start
     cluster.start_steady(stable, replicas)

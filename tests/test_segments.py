@@ -59,10 +59,10 @@ def with_segments(segments: list[dict[str, Any]] | None, users: int = 500,
 # --- the assignment ----------------------------------------------------------------------------
 
 
-def test_segments_stream_is_appended_last() -> None:
-    assert STREAM_NAMES[-1] == "segments"
-    assert STREAM_NAMES[:8] == ("arrivals", "users", "service", "errors", "pods", "routing",
-                                "propagation", "affected")
+def test_streams_are_only_ever_appended() -> None:
+    """A new stream goes last, so every older one keeps its values (rng.py's contract)."""
+    assert STREAM_NAMES[:10] == ("arrivals", "users", "service", "errors", "pods", "routing",
+                                 "propagation", "affected", "segments", "dns")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -83,7 +83,10 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     ctx.recorder.event("promote", green.name, n, "green is promoted")
     ctx.recorder.event("switch", green.name, n, "active Service selector → green")
     ctx.recorder.event("weight", green.name, n, "selector switch", weight=100)
-    ctx.service.select((green.version,))
+    if spec.dns is not None:  # the record moves now; each client follows with its cache
+        ctx.service.switch_by_dns(green.version, ctx.dns_clients.switch_times(env.now))
+    else:
+        ctx.service.select((green.version,))
     ctx.service.primary = green.version
     ctx.promoted()
     watch = None
@@ -108,7 +111,10 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
         reason = interrupt.cause or "post-promotion gate failed"
         ctx.recorder.event("abort", green.name, 0, f"{reason}: switch back")
         ctx.recorder.event("weight", green.name, 0, "selector back to blue", weight=0)
-        ctx.service.select((blue.version,))
+        if spec.dns is not None:
+            ctx.service.switch_by_dns(blue.version, ctx.dns_clients.switch_times(env.now))
+        else:
+            ctx.service.select((blue.version,))
         ctx.service.primary = blue.version
         if spec.abort_scale_down_delay_seconds > 0:  # 0: keep green up for a look (Argo)
             yield env.timeout(spec.abort_scale_down_delay_seconds)

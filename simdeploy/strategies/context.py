@@ -18,6 +18,7 @@ import simpy
 
 if TYPE_CHECKING:
     from simdeploy.cluster import Cluster, ReplicaSet
+    from simdeploy.dns_switch import DnsClients
     from simdeploy.measurements import Provider
     from simdeploy.records import Recorder
     from simdeploy.routing import Service
@@ -40,6 +41,8 @@ class Rollout:
     new_version: int = 1
     provider: Provider | None = None
     """Answers analysis queries (:mod:`simdeploy.measurements`)."""
+    dns_clients: DnsClients | None = None
+    """Every user's DNS cache, for a blue-green switched by DNS."""
     outcome: str | None = None
     finished_at: float | None = None
     deadline_exceeded: bool = False
