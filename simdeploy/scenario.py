@@ -536,6 +536,58 @@ class Pause(_Spec):
         return self
 
 
+class StringMatch(_Spec):
+    """Argo's ``StringMatch``: exactly one of ``exact``, ``prefix``, ``regex``."""
+
+    exact: str | None = None
+    prefix: str | None = None
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StringMatch:
+        """argoproj/argo-rollouts pkg/apis/rollouts/validation/validation.go
+        hasMultipleMatchValues (its wording)."""
+        given = [v for v in (self.exact, self.regex, self.prefix) if v]
+        if not given:
+            raise ValueError("StringMatch value missed, match value must have one of the "
+                             "following: exact, regex, prefix")
+        if len(given) > 1:
+            raise ValueError("StringMatch match value must have exactly one of the following: "
+                             "exact, regex, prefix")
+        if self.regex:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise FieldError(("regex",), f"not a regular expression: {exc}") from None
+        return self
+
+    def as_match(self) -> dict[str, str]:
+        """The condition in the Service's spelling (``{exact|prefix|regex: value}``)."""
+        return {k: v for k, v in (("exact", self.exact), ("prefix", self.prefix),
+                                  ("regex", self.regex)) if v}
+
+
+class HeaderRoutingMatch(_Spec):
+    """One ``{headerName, headerValue}`` of Argo's ``setHeaderRoute.match``."""
+
+    header_name: str = Field(min_length=1, max_length=256)
+    header_value: StringMatch
+
+
+class SetHeaderRoute(_Spec):
+    """Argo's ``setHeaderRoute`` step: matching requests go 100 % to the canary; a step with
+    only a ``name`` removes the route (semantics.md T8)."""
+
+    name: str = Field(min_length=1, max_length=253)
+    match: list[HeaderRoutingMatch] | None = Field(default=None, max_length=100)
+
+
+class ManagedRoute(_Spec):
+    """One of ``trafficRouting.managedRoutes``: a route the rollout may set and removes."""
+
+    name: str = Field(min_length=1, max_length=253)
+
+
 class CanaryStep(_Spec):
     """One Argo Rollouts canary step: ``{setWeight: N}``, ``{pause: {duration: D}}``, an
     inline ``{analysis: {metrics: [...]}}`` that blocks the step until it ends, or
@@ -546,15 +598,16 @@ class CanaryStep(_Spec):
     pause: Pause | None = None
     analysis: ArgoAnalysis | None = None
     kayenta_stage: KayentaStage | None = None
+    set_header_route: SetHeaderRoute | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
-        given = [v for v in (self.set_weight, self.pause, self.analysis, self.kayenta_stage)
-                 if v is not None]
+        given = [v for v in (self.set_weight, self.pause, self.analysis, self.kayenta_stage,
+                             self.set_header_route) if v is not None]
         if len(given) != 1:
             # Argo's InvalidStepMessage, for the step kinds simdeploy has
             raise ValueError("Step must have one of the following set: setWeight, pause, "
-                             "analysis or kayentaStage")
+                             "analysis, kayentaStage or setHeaderRoute")
         return self
 
 
@@ -601,6 +654,9 @@ class Canary(_Spec):
     progress_deadline_abort: bool = Field(
         default=False, description="Argo: abort when progressDeadlineSeconds passes without "
                                    "progress; Flagger always rolls back then")
+    managed_routes: list[ManagedRoute] | None = Field(
+        default=None, description="Argo's trafficRouting.managedRoutes: the routes "
+                                  "setHeaderRoute steps may set")
     analysis: CanaryAnalysis | None = Field(
         default=None, description="with steps: Argo's background analysis {startingStep, "
                                   "metrics}; without: Flagger's analysis {interval, threshold, "
@@ -657,6 +713,26 @@ class Canary(_Spec):
         if self.dynamic_stable_scale and explicit_delay:
             raise FieldError(("dynamicStableScale",), "Canary dynamicStableScale cannot be used "
                              "with scaleDownDelaySeconds")
+        return self
+
+    @model_validator(mode="after")
+    def _header_routes_as_argo_validates(self) -> Canary:
+        """argoproj/argo-rollouts pkg/apis/rollouts/validation/validation.go
+        ValidateRolloutStrategyCanary, ValidateStepRouteFoundInManagedRoute (their words)."""
+        managed = {route.name for route in self.managed_routes or []}
+        for i, step in enumerate(self.steps or []):
+            if step.set_header_route is None:
+                continue
+            if self.traffic_routing != "weighted":
+                raise FieldError(("steps", i, "setHeaderRoute"), "SetHeaderRoute requires "
+                                 "TrafficRouting, supports Istio and ALB and Apisix")
+            if self.managed_routes is None:
+                raise FieldError(("managedRoutes",), "Rollout has missing field "
+                                 "'spec.strategy.canary.trafficRouting.managedRoutes'")
+            if step.set_header_route.name not in managed:
+                raise FieldError(("steps", i, "setHeaderRoute", "name"), "Steps define a route "
+                                 "that does not exist in "
+                                 "spec.strategy.canary.trafficRouting.managedRoutes")
         return self
 
     @model_validator(mode="after")

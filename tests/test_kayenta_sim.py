@@ -389,8 +389,8 @@ BAD = [
      "steps[1].kayentaStage.canaryConfig.metrics[0].analysisConfigurations.canary.outliers"
      ".outlierFactor", "must be > 0"),
     ({"kayentaStage": {}, "pause": {"duration": 5}},
-     "steps[1]", "Step must have one of the following set: setWeight, pause, analysis or "
-                 "kayentaStage"),
+     "steps[1]", "Step must have one of the following set: setWeight, pause, analysis, "
+                 "kayentaStage or setHeaderRoute"),
     ({"kayenta": {"threshold": {"pass": 95.5, "marginal": 75}}},
      "steps[1].analysis.metrics[0].provider.kayenta.threshold.pass", "must be a whole number"),
     ({"kayenta": {"threshold": None}},

@@ -299,10 +299,10 @@ BAD_FIELDS: list[tuple[str, tuple[Any, ...], Any, str, str]] = [
     ("step-both", ("strategies", "canary", "steps", 1),
      {"setWeight": 10, "pause": {"duration": 5}},
      "strategies.canary.steps[1]", "Step must have one of the following set: setWeight, pause, "
-     "analysis or kayentaStage"),
+     "analysis, kayentaStage or setHeaderRoute"),
     ("step-neither", ("strategies", "canary", "steps", 1), {},
      "strategies.canary.steps[1]", "Step must have one of the following set: setWeight, pause, "
-     "analysis or kayentaStage"),
+     "analysis, kayentaStage or setHeaderRoute"),
     ("pause-without-duration", ("strategies", "canary", "steps", 1), {"pause": {}},
      "strategies.canary.steps[1].pause.duration",
      "a pause without duration waits for a human; give a duration"),

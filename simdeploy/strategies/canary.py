@@ -47,7 +47,7 @@ from simdeploy.rules.kubernetes import resolve_fenceposts
 if TYPE_CHECKING:
     from simdeploy.analysis_spec import ArgoAnalysis, KayentaStage
     from simdeploy.cluster import ReplicaSet
-    from simdeploy.scenario import Canary
+    from simdeploy.scenario import Canary, SetHeaderRoute
     from simdeploy.strategies.context import Rollout
 
 __all__ = ["roll_out"]
@@ -69,6 +69,8 @@ class _CanaryRun:
         self.weight = 0
         self.background: AnalysisRun | None = None
         """Argo's background analysis, once its starting step is reached."""
+        self.header_routed = False
+        """A ``setHeaderRoute`` is in place."""
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -97,6 +99,28 @@ class _CanaryRun:
         if phase != SUCCESSFUL:
             self.ctx.recorder.decide_abort()
             raise _AnalysisAbortError(f"{label} {phase}")
+
+    def header_route(self, spec: SetHeaderRoute) -> None:
+        """Argo's ``setHeaderRoute``: matching requests go 100 % to the canary, whatever the
+        weight; the step completes at once (semantics.md T8, A3). Istio makes each
+        ``{headerName, headerValue}`` its own match entry, so they are alternatives
+        (``rollout/trafficrouting/istio/istio.go createHeaderRoute``)."""
+        ctx = self.ctx
+        if spec.match:
+            match = [{"headers": {m.header_name: m.header_value.as_match()}}
+                     for m in spec.match]
+            ctx.recorder.event("route", self.canary.name, 0, f"setHeaderRoute {spec.name}")
+            ctx.service.set_header_route(match, self.canary.version)
+            self.header_routed = True
+        else:
+            self.remove_header_route(f"setHeaderRoute {spec.name} removed")
+
+    def remove_header_route(self, why: str) -> None:
+        """Managed routes are removed at the end of the rollout and on abort (T8)."""
+        if self.header_routed:
+            self.ctx.recorder.event("route", self.canary.name, 0, why)
+            self.ctx.service.clear_header_route()
+            self.header_routed = False
 
     def stop_analysis(self) -> None:
         """An abort ends the background run too."""
@@ -179,6 +203,7 @@ class _CanaryRun:
         self.canary.scale(self.n, "promote: canary to full size")
         yield from ctx.wait_until(lambda: self.canary.available >= self.n)
         yield self.route(100)
+        self.remove_header_route("promoted: managed routes removed")
         ctx.service.primary = self.canary.version
         ctx.promoted()
         if self.background is not None:  # the rollout is complete: the run is terminated
@@ -262,6 +287,8 @@ def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
                 yield from run.inline(step.analysis, index)
             elif step.kayenta_stage is not None:
                 yield from run.kayenta_stage(step.kayenta_stage, index)
+            elif step.set_header_route is not None:
+                run.header_route(step.set_header_route)
         if background is not None and run.background is None:  # startingStep == len(steps)
             run.start_background(background)
         if watch is not None:
@@ -269,6 +296,7 @@ def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
     except (simpy.Interrupt, _AnalysisAbortError) as stop:
         reason = stop.cause if isinstance(stop, simpy.Interrupt) else str(stop)
         run.stop_analysis()
+        run.remove_header_route("abort: managed routes removed")
         if watch is not None:
             watch.stop()
         yield from run.abort(str(reason))
