@@ -279,6 +279,8 @@ def planned_files(scenario: Scenario, timeline_format: str = "csv",
     figures = [f"figures/{stem}.{ext}" for stem in _figure_stems(scenario, sweep, detection)
                for ext in ("png", "svg")]
     tables = (["sweep.csv"] if sweep else []) + (["detection.csv"] if detection else [])
+    if scenario.traffic.segments:
+        tables.append("segments.csv")
     return ["report.html", "summary.csv", f"timeline.{timeline_format}", "scenario.yaml",
             "meta.json", *tables, *figures]
 
@@ -386,15 +388,25 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     tasks = plan_runs(scenario, names, replications, seed, force=force)
     counted = None if progress is None else (lambda done, _runs: progress(done, total))
     results = execute(run_result, tasks, jobs=jobs, client=client, progress=counted)
+    exposures: list[pd.DataFrame] = []
     for task, result in zip(tasks, results):
         replication = task.replication
         rows.append(summary_row(replication, result))
+        if scenario.traffic.segments and result.segments is not None:
+            exposures.append(result.segments.assign(strategy=result.strategy,
+                                                    replication=replication, seed=result.seed))
         timelines.append(result.timeline.assign(strategy=result.strategy,
                                                 replication=replication, seed=result.seed))
         if replication == 0:
             first[result.strategy] = result
     table = comparison_table(rows)
     table.to_csv(work / "summary.csv", index=False)
+    exposure = None
+    if exposures:
+        exposure = pd.concat(exposures, ignore_index=True)
+        ids = ["strategy", "replication", "seed"]
+        exposure = exposure[[*ids, *[c for c in exposure.columns if c not in ids]]]
+        exposure.to_csv(work / "segments.csv", index=False)
     swept = None
     if plan is not None:
         def counted_sweep(done: int, _runs: int) -> None:
@@ -476,6 +488,7 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
             table, level, baseline, priced=scenario.cluster.pod_cost_per_hour > 0), "summary")
          + legend),
         *_differences_section(table, level, baseline),
+        *_segments_section(exposure),
         ("Figures", "\n".join(images)),
         *_sweep_section(swept, plan, level, sweep_images),
         *_detection_section(detected, study, detection_images),
@@ -488,6 +501,32 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     # Last: the list of what this report wrote, so that a re-run replaces only these.
     meta["files"] = sorted([*report_files(work), "meta.json"])
     (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def _segments_section(exposure: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """Exposure per user segment and strategy, means over replications (with segments)."""
+    if exposure is None or exposure.empty:
+        return []
+    columns = ["users_total", "users_exposed_new", "users_with_errors", "requests_total",
+               "requests_failed"]
+    means = exposure.groupby(["strategy", "segment"], sort=False)[columns].mean().reset_index()
+    frame = pd.DataFrame({
+        "strategy": means["strategy"], "segment": means["segment"],
+        "users": means["users_total"].round().astype(int),
+        "users on new": means["users_exposed_new"].round().astype(int),
+        "share on new": [f"{100 * e / u:.1f} %" if u else "–"
+                         for e, u in zip(means["users_exposed_new"], means["users_total"])],
+        "users w/ errors": means["users_with_errors"].round().astype(int),
+        "failed req": means["requests_failed"].round().astype(int),
+    })
+    never = [f"{r.segment} under {r.strategy}" for r in means.itertuples()
+             if r.users_exposed_new == 0 and r.users_total > 0]
+    note = ("<p>Never served by the new version: " + html.escape(", ".join(never)) + ".</p>"
+            if never else "")
+    text = ("<p>Every user belongs to one segment (<code>traffic.segments</code>); the "
+            "numbers are means per run over the replications. The whole table, run by run, "
+            "is <code>segments.csv</code>.</p>")
+    return [("Exposure per segment", text + _table_html(frame, "segments") + note)]
 
 
 def _sweep_section(swept: pd.DataFrame | None, plan: SweepPlan | None, level: float,

@@ -397,3 +397,33 @@ def test_sweep_findings_with_one_replication_test_nothing() -> None:
     lines = sweep_findings(_swept({0: [5.0], 1: [3.0]}, [1.0]))
     assert "significant" not in lines[0]
     assert lines[-1].startswith("One replication per variant: no difference is tested")
+
+
+def test_a_scenario_with_segments_reports_exposure_per_segment(tiny_mapping, tmp_path) -> None:
+    tiny_mapping["traffic"]["segments"] = [
+        {"name": "beta", "share": 0.2, "headers": {"x-canary": "yes"}},
+        {"name": "enterprise", "share": 0.8, "headers": {}}]
+    tiny_mapping["strategies"] = {
+        "ab": {"type": "Canary", "analysis": {"interval": "10s", "iterations": 50,
+                                              "match": [{"headers": {"x-canary":
+                                                                     {"exact": "yes"}}}]}},
+        "recreate": {"type": "Recreate"}}
+    scenario = sd.load_scenario(tiny_mapping)
+    out = write_report(scenario, tmp_path / "seg", replications=2, seed=1)
+    exposure = pd.read_csv(out / "segments.csv")
+    assert set(exposure.strategy) == {"ab", "recreate"}
+    assert exposure.groupby(["strategy", "replication"]).size().eq(2).all()
+    text = (out / "report.html").read_text(encoding="utf-8")
+    section = text[text.index("<h2>Exposure per segment</h2>"):]
+    section = section[:section.index("</section>")]
+    page = _Page()
+    page.feed(section)
+    assert page.tables == ["segments"]
+    # A/B with 50 iterations of 10 s never promotes in a 120 s run: only the beta users'
+    # requests reach the canary; Recreate moves everyone
+    never = section[section.index("Never served by the new version"):]
+    assert "enterprise under ab" in never
+    assert "beta under ab" not in never
+    assert "recreate" not in never
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert "segments.csv" in meta["files"]
