@@ -93,7 +93,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Literal, get_args
 
 __all__ = [
     "CHROMIUM_CACHE_S",
@@ -124,16 +124,7 @@ ClientResolver = Literal[
 ]
 """The kinds of client DNS cache simdeploy knows (see the module table)."""
 
-CLIENT_RESOLVERS: tuple[str, ...] = (
-    "respects-ttl",
-    "jvm",
-    "curl",
-    "chromium-system",
-    "chromium-builtin",
-    "firefox",
-    "go",
-    "python",
-)
+CLIENT_RESOLVERS: tuple[str, ...] = get_args(ClientResolver)
 """Every :data:`ClientResolver`, in the module table's order."""
 
 ClientClass = str | float | int
