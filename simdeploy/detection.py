@@ -393,7 +393,7 @@ def _cells(table: pd.DataFrame, path: str | None) -> list[tuple[Any, Any, Any]]:
     rows: dict[Any, dict[str, Any]] = {}
     values = [None] * len(table) if path is None else list(table[path])
     for value, row in zip(values, table.itertuples(index=False)):
-        key = _key(value)
+        key = value_key(value)
         if key not in rows:
             order.append((key, value))
             rows[key] = {}
@@ -494,7 +494,6 @@ def _is_number(value: Any) -> bool:
             and not isinstance(value, (bool, np.bool_)) and math.isfinite(float(value)))
 
 
-_key = value_key
 
 
 def _label(value: Any) -> str:

@@ -98,7 +98,6 @@ class Arrivals:
         self._unit_clock = 0.0
         self._rng_arrivals = rng_arrivals
         self._rng_users = rng_users
-        self._n_users = spec.users
         self.n_users = spec.users
         """The population the requests come from."""
         self._chunk = chunk
@@ -112,7 +111,7 @@ class Arrivals:
     def _draw_users(self, n: int) -> np.ndarray:
         """The users of ``n`` requests (uniform, or segment first, then user within it)."""
         if self._by_segment is None:
-            return self._rng_users.integers(0, self._n_users, n)
+            return self._rng_users.integers(0, self.n_users, n)
         cumulative, members, offsets, counts = self._by_segment
         rng = self._rng_users
         segment = np.searchsorted(cumulative, rng.random(n), side="right")

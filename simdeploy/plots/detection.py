@@ -18,8 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from simdeploy.detection import _key, _label, knob_columns
+from simdeploy.detection import _label, knob_columns
 from simdeploy.plots._style import NotebookFigure, escape_math, plain
+from simdeploy.sweep import value_key
 
 __all__ = ["RELEASE_COLORS", "plot_detection"]
 
@@ -59,7 +60,7 @@ def plot_detection(table: pd.DataFrame, *, title: str | None = None) -> Figure:
         rows = table[table["release"].astype(str) == release]
         if rows.empty:
             continue
-        x = np.array([xs[_key(v)] for v in (rows[knob] if knob else [None] * len(rows))])
+        x = np.array([xs[value_key(v)] for v in (rows[knob] if knob else [None] * len(rows))])
         x = x + offset
         p = rows["p_abort"].to_numpy(float)
         below = np.clip(p - rows["p_abort_lo"].to_numpy(float), 0, None)
@@ -113,14 +114,14 @@ def _positions(values: list[Any]) -> tuple[dict[Any, float], list[str] | None]:
     unique: list[Any] = []
     seen: set[Any] = set()
     for value in values:
-        if _key(value) not in seen:
-            seen.add(_key(value))
+        if value_key(value) not in seen:
+            seen.add(value_key(value))
             unique.append(value)
     numeric = all(isinstance(v, (int, float, np.integer, np.floating))
                   and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
                   for v in unique)
     if numeric:
-        return {_key(v): float(v) for v in unique}, None
+        return {value_key(v): float(v) for v in unique}, None
     labels = ["this scenario" if v is None else _label(v) for v in unique]
-    return {_key(v): float(i) for i, v in enumerate(unique)}, labels
+    return {value_key(v): float(i) for i, v in enumerate(unique)}, labels
 

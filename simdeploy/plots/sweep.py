@@ -163,10 +163,10 @@ def plot_sweep_heatmap(table: pd.DataFrame, x: str | None = None, y: str | None 
     xs = list(pd.unique(table[x]))
     ys = list(pd.unique(table[y]))
     values = pd.to_numeric(table[metric], errors="coerce").astype(float)
-    means = values.groupby([table["strategy"].astype(str), table[x].map(_key),
-                            table[y].map(_key)], sort=False).mean()
-    grids = {name: np.array([[means.get((name, _key(vx), _key(vy)), math.nan) for vx in xs]
-                             for vy in ys]) for name in names}
+    means = values.groupby([table["strategy"].astype(str), table[x].map(value_key),
+                            table[y].map(value_key)], sort=False).mean()
+    grids = {name: np.array([[means.get((name, value_key(vx), value_key(vy)), math.nan)
+                              for vx in xs] for vy in ys]) for name in names}
     finite = np.concatenate([g[np.isfinite(g)] for g in grids.values()] + [np.array([])])
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if high <= low:
@@ -207,7 +207,7 @@ def _facets(table: pd.DataFrame, others: list[str]) -> list[tuple[str, pd.DataFr
     """(title, rows) per combination of the other swept values, in the table's order."""
     if not others:
         return [("", table)]
-    keys = table[others].apply(lambda r: tuple(_key(v) for v in r), axis=1)
+    keys = table[others].apply(lambda r: tuple(value_key(v) for v in r), axis=1)
     order = list(pd.unique(keys))
     if len(order) > _MAX_PANELS:
         raise ValueError(f"{len(order)} combinations of {', '.join(others)}: more than "
@@ -227,8 +227,8 @@ def _positions(values: pd.Series) -> tuple[dict[Any, float], list[str] | None]:
     numeric = all(isinstance(v, (int, float, np.integer, np.floating))
                   and not isinstance(v, (bool, np.bool_)) for v in unique)
     if numeric:
-        return {_key(v): float(v) for v in unique}, None
-    return {_key(v): float(i) for i, v in enumerate(unique)}, [_label(v) for v in unique]
+        return {value_key(v): float(v) for v in unique}, None
+    return {value_key(v): float(i) for i, v in enumerate(unique)}, [_label(v) for v in unique]
 
 
 def _draw_lines(ax: Any, rows: pd.DataFrame, factor: str, metric: str, names: list[str],
@@ -239,7 +239,7 @@ def _draw_lines(ax: Any, rows: pd.DataFrame, factor: str, metric: str, names: li
         if mine.empty:
             continue
         points = []
-        for value, group in mine.groupby(mine[factor].map(_key), sort=False):
+        for value, group in mine.groupby(mine[factor].map(value_key), sort=False):
             mean, half = t_interval(pd.to_numeric(group[metric], errors="coerce"), level)
             points.append((xs[value], mean, half))
         points.sort()
@@ -260,7 +260,6 @@ def _draw_lines(ax: Any, rows: pd.DataFrame, factor: str, metric: str, names: li
         ax.yaxis.set_major_locator(integer_ticks())
 
 
-_key = value_key
 
 
 def _label(value: Any) -> str:
