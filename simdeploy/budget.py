@@ -92,13 +92,13 @@ def estimate_run(scenario: Scenario, *, keep_requests: bool = False) -> RunEstim
     requests = _expected_requests(scenario)
     n_versions = 2
     rows = (duration / scenario.sample_interval + 1) * n_versions
-    pods = 3 * scenario.deployment.replicas
+    pods = 3 * scenario.total_replicas
     per_request = _BYTES_PER_REQUEST + (_BYTES_PER_KEPT_REQUEST if keep_requests else 0)
     # Requests held at once (in flight or queued) cost memory until they end: at most what
     # the pods can hold, and with an unbounded queue, in the worst case, every request.
     queue = scenario.pod.queue_limit
     held = requests if queue is None else min(
-        requests, 2 * scenario.deployment.replicas * (scenario.pod.workers + queue))
+        requests, 2 * scenario.total_replicas * (scenario.pod.workers + queue))
     memory = (requests * per_request + held * _BYTES_PER_HELD_REQUEST
               + scenario.traffic.users * _BYTES_PER_USER
               + rows * _BYTES_PER_TIMELINE_ROW + duration * _BYTES_PER_SIMULATED_SECOND
@@ -200,7 +200,8 @@ def _culprit(scenario: Scenario, estimate: RunEstimate) -> str:
         "traffic.users": estimate.users * _BYTES_PER_USER,
         "sampleInterval": estimate.timeline_rows * _BYTES_PER_TIMELINE_ROW,
         "duration": scenario.duration * _BYTES_PER_SIMULATED_SECOND,
-        "deployment.replicas": estimate.pods * _BYTES_PER_POD,
+        ("deployment.replicas" if scenario.tracks is None else "tracks"):
+            estimate.pods * _BYTES_PER_POD,
     }
     if estimate.requests > MAX_REQUESTS:
         parts["traffic.arrivals"] = math.inf

@@ -394,7 +394,12 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from simdeploy.compare import compare
     from simdeploy.sequential import compare_until
     from simdeploy.statistics import summarize
-    from simdeploy.summary_table import interval_legend, interval_table, noise_warning
+    from simdeploy.summary_table import (
+        interval_legend,
+        interval_table,
+        noise_warning,
+        segment_table,
+    )
     from simdeploy.verdict import verdict
 
     scenario = _load(args.file, args.force)
@@ -451,7 +456,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.write(f"simdeploy: warning: {warning}\n")
     reps = (f", {replications} replications from seed {seed}" if replications > 1
             else f", seed {seed}")
-    out.write(f"{scenario.name}: {scenario.deployment.replicas} replicas{reps}\n")
+    out.write(f"{scenario.name}: {scenario.total_replicas} replicas{reps}\n")
     priced = scenario.cluster.pod_cost_per_hour > 0
     out.write(interval_table(table, args.level, baseline, priced=priced)
               .to_string(index=False, na_rep="–") + "\n")
@@ -459,6 +464,10 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  {line}\n")
     if stopped is not None:
         out.write(_targets_line(stopped) + "\n")
+    segments = segment_table(table, args.level, baseline)
+    if not segments.empty:
+        out.write("\nPer user segment:\n"
+                  + segments.to_string(index=False, na_rep="–") + "\n")
     out.write("\nVerdict:\n")
     for sentence in sentences:
         # a number and its half-width stay on one line: wrap at ordinary spaces only

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from simdeploy.scenario import DeploymentSpec, PodSpec, VersionSpec
     from simdeploy.traffic import Workload
 
-__all__ = ["Cluster", "Pod", "ReplicaSet", "ready_offset"]
+__all__ = ["Cluster", "Pod", "ReplicaSet", "WorkQueue", "ready_offset"]
 
 MIN_TERM_TO_KILL_S = 2.0
 """SIGTERM always gets at least 2 s before SIGKILL, even when preStop used up the grace period
@@ -157,10 +157,15 @@ class ReplicaSet:
     values): iteration is in creation order and removal does not search.
     """
 
-    def __init__(self, cluster: Cluster, version: int, revision: int) -> None:
+    def __init__(self, cluster: Cluster, version: int, revision: int,
+                 service: Service | None = None, track: str | None = None) -> None:
         self.cluster = cluster
         self.version = version
         self.revision = revision
+        self.service = cluster.service if service is None else service
+        """The Service whose endpoints the pods become (a track's own ClusterIP Service)."""
+        self.track = track
+        """The Deployment (track) this ReplicaSet belongs to; None: the scenario's only one."""
         self.spec = 0
         self.pods: dict[Pod, None] = {}
         """The pods that exist (Terminating included), oldest first."""
@@ -175,8 +180,9 @@ class ReplicaSet:
 
     @property
     def name(self) -> str:
-        """The version label this ReplicaSet runs."""
-        return self.cluster.version_names[self.version]
+        """The version label this ReplicaSet runs (after its track's name, if any)."""
+        name = self.cluster.version_names[self.version]
+        return name if self.track is None else f"{self.track}-{name}"
 
     @property
     def status_replicas(self) -> int:
@@ -265,6 +271,40 @@ class ReplicaSet:
         return chosen
 
 
+class WorkQueue:
+    """A controller's work queue, reduced to what the simulation needs: has anything changed
+    since the controller's last pass?
+
+    Changes made while a pass runs (its own scaling included) requeue the controller, and
+    several changes before a pass collapse into one, as with client-go's work queue.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._dirty = False
+        self._waiters: list[simpy.Event] = []
+
+    def changed(self) -> simpy.Event:
+        """An event that fires at the next change not yet :meth:`observed`."""
+        event = self.env.event()
+        if self._dirty:
+            event.succeed()
+        else:
+            self._waiters.append(event)
+        return event
+
+    def observed(self) -> None:
+        """A pass starts: it sees every change made so far."""
+        self._dirty = False
+
+    def mark(self) -> None:
+        """Something changed: wake the waiting controller."""
+        self._dirty = True
+        waiters, self._waiters = self._waiters, []
+        for event in waiters:
+            event.succeed()
+
+
 class Cluster:
     """All pods, the room they need, and their lifecycle timers."""
 
@@ -292,8 +332,7 @@ class Cluster:
         self.pending: deque[Pod] = deque()
         self.occupying = 0
         self.pod_count = 0
-        self._dirty = False
-        self._waiters: list[simpy.Event] = []
+        self._work = WorkQueue(env)
         self._listeners: list[Callable[[], None]] = []
         self._scheduling = Sampler(pod_spec.scheduling_delay, rng_pods, batch=256)
         self._container_start = [Sampler(v.container_start, rng_pods, batch=256) for v in versions]
@@ -305,29 +344,23 @@ class Cluster:
 
     # -- ReplicaSets and notifications ------------------------------------------------------
 
-    def replica_set(self, version: int) -> ReplicaSet:
-        """Create an empty ReplicaSet for ``version`` with the next revision number."""
-        revision = 1 + max((rs.revision for rs in self.replica_sets), default=0)
-        rs = ReplicaSet(self, version, revision)
+    def replica_set(self, version: int, service: Service | None = None,
+                    track: str | None = None) -> ReplicaSet:
+        """Create an empty ReplicaSet for ``version`` with the next revision number (of its
+        track), whose pods become endpoints of ``service`` (default: the cluster's)."""
+        revision = 1 + max((rs.revision for rs in self.replica_sets if rs.track == track),
+                           default=0)
+        rs = ReplicaSet(self, version, revision, service, track)
         self.replica_sets.append(rs)
         return rs
 
     def changed(self) -> simpy.Event:
-        """An event that fires at the next change not yet :meth:`observed` (controller watch).
-
-        Like a controller's work queue: changes made while a pass runs (its own scaling
-        included) requeue the controller, and several changes before a pass collapse into one.
-        """
-        event = self.env.event()
-        if self._dirty:
-            event.succeed()
-        else:
-            self._waiters.append(event)
-        return event
+        """An event that fires at the next change not yet :meth:`observed` (controller watch)."""
+        return self._work.changed()
 
     def observed(self) -> None:
         """A controller pass starts: it sees every change made so far."""
-        self._dirty = False
+        self._work.observed()
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every pod or ReplicaSet change."""
@@ -335,10 +368,7 @@ class Cluster:
 
     def notify(self) -> None:
         """Record a change, wake the waiting controller and tell the listeners."""
-        self._dirty = True
-        waiters, self._waiters = self._waiters, []
-        for event in waiters:
-            event.succeed()
+        self._work.mark()
         for listener in self._listeners:
             listener()
 
@@ -363,7 +393,7 @@ class Cluster:
             unhealthy_after = self._unhealthy_after[pod.version]
             if unhealthy_after is not None:
                 self._at(unhealthy_after.next(), self._on_unhealthy, pod)
-        self.service.add_endpoints(pods)
+        rs.service.add_endpoints(pods)
 
     def _add_pod(self, rs: ReplicaSet) -> Pod:
         name = rs.new_pod_name()
@@ -468,15 +498,15 @@ class Cluster:
     def _want_in_view(self, pod: Pod, wanted: bool) -> None:
         """Ask the proxies to add or drop the endpoint; they apply the latest wish, late."""
         pod.wanted_in_view = wanted
-        self.service.propagate(self._apply_view, pod)
+        pod.replica_set.service.propagate(self._apply_view, pod)
 
     def _apply_view(self, pod: Pod) -> None:
         if pod.wanted_in_view and not pod.in_view and not pod.gone:
             pod.in_view = True
-            self.service.add_endpoint(pod)
+            pod.replica_set.service.add_endpoint(pod)
         elif not pod.wanted_in_view and pod.in_view:
             pod.in_view = False
-            self.service.remove_endpoint(pod)
+            pod.replica_set.service.remove_endpoint(pod)
 
     # -- an app that goes bad: readiness and liveness probes ----------------------------------
 

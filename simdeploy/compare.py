@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from simdeploy.simulation import run
 
 __all__ = [
     "COUNT_KEYS",
+    "SEGMENT_METRICS",
     "TABLE_COLUMNS",
     "RunTask",
     "compare",
@@ -24,6 +26,8 @@ __all__ = [
     "run_result",
     "run_row",
     "runs",
+    "segment_column",
+    "segment_columns",
     "summary_by_strategy",
     "summary_row",
 ]
@@ -59,6 +63,30 @@ _SHOWN_WHEN_ABORTED = frozenset({"users_failed_new", "detected_s"})
 then who the new version failed, and how long it took to notice, are the question."""
 
 
+SEGMENT_METRICS = ("users_exposed_new", "users_with_errors")
+"""The summary keys the comparison table also has per user segment, when the scenario has
+``traffic.segments``: a column ``users_exposed_new[enterprise]`` per segment and key
+(:func:`segment_column`), from ``result.segments``. Without segments there are none, so the
+table of a scenario without segments is as it always was."""
+
+_SEGMENT_COLUMN = re.compile(r"^(" + "|".join(SEGMENT_METRICS) + r")\[(.*)\]$", re.DOTALL)
+
+
+def segment_column(metric: str, segment: str) -> str:
+    """The comparison table's column of ``metric`` in ``segment``: ``metric[segment]``."""
+    return f"{metric}[{segment}]"
+
+
+def segment_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(column, metric, segment) of each per-segment column of ``table``, in its order."""
+    found = []
+    for column in table.columns:
+        match = _SEGMENT_COLUMN.match(str(column))
+        if match:
+            found.append((str(column), match.group(1), match.group(2)))
+    return found
+
+
 def runs(scenario: Scenario, strategies: Sequence[str] | None = None, replications: int = 1,
          seed: int = 0, *, force: bool = False) -> Iterator[tuple[int, RunResult]]:
     """Yield (replication, result) for each strategy × replication, strategies in order.
@@ -77,9 +105,16 @@ def runs(scenario: Scenario, strategies: Sequence[str] | None = None, replicatio
 
 
 def summary_row(replication: int, result: RunResult) -> dict[str, Any]:
-    """One row of the comparison table."""
-    return {"strategy": result.strategy, "replication": replication, "seed": result.seed,
-            **result.summary}
+    """One row of the comparison table: the summary, and with user segments the
+    :data:`SEGMENT_METRICS` of each segment (``users_exposed_new[enterprise]``)."""
+    row = {"strategy": result.strategy, "replication": replication, "seed": result.seed,
+           **result.summary}
+    if result.segment_timeline is not None and result.segments is not None:
+        for exposure in result.segments.itertuples(index=False):
+            for metric in SEGMENT_METRICS:
+                row[segment_column(metric, str(exposure.segment))] = int(getattr(exposure,
+                                                                                 metric))
+    return row
 
 
 @dataclass(frozen=True)

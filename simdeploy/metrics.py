@@ -54,6 +54,8 @@ SUMMARY_KEYS = (
     "analysis_verdict",
     "requests_mirrored",
     "requests_mirrored_failed",
+    "standing_pods",
+    "standing_extra_pod_seconds",
 )
 """The keys every summary has, in this order; ``requests_<outcome>`` counts follow them.
 
@@ -64,7 +66,12 @@ send the new version nothing, both NaN without an abort; ``requests_failed_new``
 ``analysis_verdict`` is the phase the rollout's analysis ended in (``Successful``, ``Failed``,
 ``Inconclusive``, ``Error``), or empty when the strategy has none; ``requests_mirrored`` counts
 the copies of requests a mirroring route sent to the canary and ``requests_mirrored_failed``
-those the canary failed: no user saw them, so they are in no other count."""
+those the canary failed: no user saw them, so they are in no other count.
+
+Standing capacity: with tracks, ``baseline_pods`` is every track's replicas and the rollout's
+``extra_pod_seconds`` are above that; ``standing_pods`` are the pods the topology runs beyond
+the production track all the time (the other tracks, and the routing tier's declared pods),
+and ``standing_extra_pod_seconds`` their pod-seconds over the run (0 without tracks)."""
 
 
 def extra_pod_seconds(changes: Sequence[tuple[float, int]], baseline: int, end_s: float) -> float:
@@ -179,6 +186,46 @@ def segment_frame(names: Sequence[str], user_segment: np.ndarray | None, recorde
         "requests_total": per_segment(recorder.user_requests),
         "requests_failed": per_segment(recorder.user_failures or [0] * len(user_segment)),
     })
+
+
+SEGMENT_TIMELINE_COLUMNS = ("time_s", "segment", "requests", "requests_new", "requests_failed",
+                            "users_exposed_new_cum")
+"""The columns of ``result.segment_timeline``: exposure per user segment over time."""
+
+
+def segment_timeline_frame(names: Sequence[str], recorder: Recorder,
+                           duration_s: float) -> pd.DataFrame | None:
+    """One row per sample interval and user segment (time first, segments in file order).
+
+    ``requests`` arrived in ``[time_s, time_s + interval)``, ``requests_new`` of them were
+    routed to a pod of the new version, ``requests_failed`` failed in the interval, and
+    ``users_exposed_new_cum`` is how many of the segment's users had had a response from the
+    new version by the interval's end. The intervals are the timeline's; counts at the very
+    end of the run (a failure at ``duration``) go to the last one, so every column sums to
+    the segment's row of ``result.segments``. None without segments (nothing was counted).
+    """
+    if recorder.segment_requests_by_bin is None:
+        return None
+    interval = recorder.sample_interval_s
+    n_rows = max(1, math.ceil(duration_s / interval - 1e-9))
+
+    def binned(counts: Sequence[Sequence[int]] | None) -> np.ndarray:
+        """segments × rows, whatever lies past the last row folded into it."""
+        array = np.asarray(counts, dtype=np.int64).reshape(len(names), -1)
+        out = array[:, :n_rows].copy()
+        out[:, -1] += array[:, n_rows:].sum(axis=1)
+        return out
+
+    requests = binned(recorder.segment_requests_by_bin)
+    exposed = binned(recorder.segment_exposed_by_bin).cumsum(axis=1)
+    return pd.DataFrame({
+        "time_s": np.repeat(np.arange(n_rows) * interval, len(names)),
+        "segment": np.tile(np.asarray(list(names), dtype=object), n_rows),
+        "requests": requests.T.ravel(),
+        "requests_new": binned(recorder.segment_new_by_bin).T.ravel(),
+        "requests_failed": binned(recorder.segment_failed_by_bin).T.ravel(),
+        "users_exposed_new_cum": exposed.T.ravel(),
+    }, columns=list(SEGMENT_TIMELINE_COLUMNS))
 
 
 def events_frame(events: Sequence[tuple]) -> pd.DataFrame:

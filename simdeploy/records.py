@@ -81,6 +81,15 @@ class Recorder:
         self.user_requests: list[int] | None = None
         """With traffic segments: each user's requests and failures (``result.segments``)."""
         self.user_failures: list[int] | None = None
+        self.segment_requests_by_bin: list[list[int]] | None = None
+        """With traffic segments (:meth:`track_segments`), per segment and arrival interval:
+        its requests (``result.segment_timeline``); None without segments."""
+        self.segment_new_by_bin: list[list[int]] | None = None
+        """Of those, the requests routed to a pod of the new version."""
+        self.segment_failed_by_bin: list[list[int]] | None = None
+        """Per segment: failed requests, by the interval of the failure."""
+        self.segment_exposed_by_bin: list[list[int]] | None = None
+        """Per segment: users whose first response from the new version came in the interval."""
         self.events: list[tuple[float, str, str, int, str, float | None, float]] = []
         self.pod_counts: list[tuple[float, int]] = []
         self.scheduled_counts: list[tuple[float, int]] = []
@@ -88,6 +97,13 @@ class Recorder:
         self.samples: list[tuple] = []
         self.requests: list[tuple] | None = [] if keep_requests else None
         """With ``keep_requests``: (id, user, arrival_s, end_s, version, outcome) per request."""
+
+    def track_segments(self, n_segments: int) -> None:
+        """Keep the per-segment counts by interval (only a run with traffic segments does)."""
+        self.segment_requests_by_bin = [[0] * self.n_bins for _ in range(n_segments)]
+        self.segment_new_by_bin = [[0] * self.n_bins for _ in range(n_segments)]
+        self.segment_failed_by_bin = [[0] * self.n_bins for _ in range(n_segments)]
+        self.segment_exposed_by_bin = [[0] * self.n_bins for _ in range(n_segments)]
 
     def event(self, kind: str, version: str, replicas: int, detail: str, *,
               weight: float | None = None, value: float = math.nan) -> None:

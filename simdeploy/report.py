@@ -14,6 +14,11 @@ random numbers), and writes into ``out``:
 * ``timeline.csv`` (or ``timeline.parquet``, by choice, never by what happens to be
   installed) — every run's timeline, with ``strategy``, ``replication`` and ``seed`` columns;
 * ``scenario.yaml`` (the effective scenario) and ``meta.json`` (versions, seeds, the files);
+* with user segments (``traffic.segments``), ``segments.csv`` (exposure per segment, every
+  run) and ``segment_timeline.csv`` (the same per sample interval: ``result.segment_timeline``
+  with ``strategy``, ``replication`` and ``seed`` columns), and an *Exposure per segment over
+  time* section: when each segment first reached the new version under each strategy, and
+  the figure ``figures/segment-timeline.*`` (:func:`simdeploy.plots.plot_segment_timeline`);
 * ``figures/*.png`` and ``figures/*.svg`` (SVGs byte-reproducible: no date, fixed ids);
 * with ``sweep`` (``simdeploy report --set PATH=V1,V2``), a *Sweep* section: every strategy
   on every variant of the grid (:func:`simdeploy.sweep`, same replications and seeds), what
@@ -229,6 +234,8 @@ def _figure_stems(scenario: Scenario,
                   sweep: Mapping[str, Sequence[Any]] | None = None,
                   detection: Mapping[str, Any] | None = None) -> list[str]:
     stems = ["comparison", "tradeoff", *(f"timeline-{name}" for name in scenario.strategies)]
+    if scenario.traffic.segments:
+        stems.append("segment-timeline")
     stems += [f"sweep-{stem}" for stem in sweep_figure_stems(sweep or {})]
     return stems + (["detection"] if detection else [])
 
@@ -280,7 +287,7 @@ def planned_files(scenario: Scenario, timeline_format: str = "csv",
                for ext in ("png", "svg")]
     tables = (["sweep.csv"] if sweep else []) + (["detection.csv"] if detection else [])
     if scenario.traffic.segments:
-        tables.append("segments.csv")
+        tables += ["segments.csv", "segment_timeline.csv"]
     return ["report.html", "summary.csv", f"timeline.{timeline_format}", "scenario.yaml",
             "meta.json", *tables, *figures]
 
@@ -389,12 +396,16 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     counted = None if progress is None else (lambda done, _runs: progress(done, total))
     results = execute(run_result, tasks, jobs=jobs, client=client, progress=counted)
     exposures: list[pd.DataFrame] = []
+    over_time: list[pd.DataFrame] = []
     for task, result in zip(tasks, results):
         replication = task.replication
         rows.append(summary_row(replication, result))
         if scenario.traffic.segments and result.segments is not None:
             exposures.append(result.segments.assign(strategy=result.strategy,
                                                     replication=replication, seed=result.seed))
+        if scenario.traffic.segments and result.segment_timeline is not None:
+            over_time.append(result.segment_timeline.assign(
+                strategy=result.strategy, replication=replication, seed=result.seed))
         timelines.append(result.timeline.assign(strategy=result.strategy,
                                                 replication=replication, seed=result.seed))
         if replication == 0:
@@ -407,6 +418,13 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
         ids = ["strategy", "replication", "seed"]
         exposure = exposure[[*ids, *[c for c in exposure.columns if c not in ids]]]
         exposure.to_csv(work / "segments.csv", index=False)
+    segment_timeline = None
+    if over_time:
+        segment_timeline = pd.concat(over_time, ignore_index=True)
+        ids = ["strategy", "replication", "seed"]
+        segment_timeline = segment_timeline[
+            [*ids, *[c for c in segment_timeline.columns if c not in ids]]]
+        segment_timeline.to_csv(work / "segment_timeline.csv", index=False)
     swept = None
     if plan is not None:
         def counted_sweep(done: int, _runs: int) -> None:
@@ -449,6 +467,11 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     ]
     figures += [(f"timeline-{name}", f"Timeline: {name} (seed {seed})",
                  plots.plot_timeline(result)) for name, result in first.items()]
+    if segment_timeline is not None:
+        figures.append(("segment-timeline", f"Exposure per segment over time (seed {seed})",
+                        plots.plot_segment_timeline(
+                            list(first.values()),
+                            title=f"Exposure per segment over time on {scenario.name}")))
     if swept is not None and plan is not None:
         figures += [(f"sweep-{stem}", f"Sweep: {stem}", make())
                     for stem, make in sweep_figures(swept, plan.factors, scenario.name)]
@@ -459,13 +482,15 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     images = []
     sweep_images = []
     detection_images = []
+    segment_images = []
     first_figure = runs_done + 1
     for done, (stem, caption, fig) in enumerate(figures, start=first_figure):
         png = _save(fig, figures_dir, stem)
         if progress is not None:
             progress(done, total)
         shown_in = (sweep_images if stem.startswith("sweep-")
-                    else detection_images if stem == "detection" else images)
+                    else detection_images if stem == "detection"
+                    else segment_images if stem == "segment-timeline" else images)
         shown_in.append(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
@@ -473,7 +498,7 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
     reps = (f"{replications} replications per strategy, seeds {seed}–{seed + replications - 1}"
             if replications > 1 else f"seed {seed}")
     intro = (f"<p>{html.escape(scenario.description or scenario.name)}</p>"
-             f"<p>{scenario.deployment.replicas} replicas; release at "
+             f"<p>{scenario.total_replicas} replicas; release at "
              f"{scenario.release.at:g} s of a {scenario.duration:g} s run; {html.escape(reps)}. "
              + ("Means over replications ± the half-width of their "
                 f"{percent(level)} t-interval; the figures' error bars are standard deviations "
@@ -489,6 +514,7 @@ def _write(scenario: Scenario, work: Path, replications: int, seed: int, source:
          + legend),
         *_differences_section(table, level, baseline),
         *_segments_section(exposure),
+        *_segment_timeline_section(segment_timeline, seed, segment_images),
         ("Figures", "\n".join(images)),
         *_sweep_section(swept, plan, level, sweep_images),
         *_detection_section(detected, study, detection_images),
@@ -527,6 +553,60 @@ def _segments_section(exposure: pd.DataFrame | None) -> list[tuple[str, str]]:
             "numbers are means per run over the replications. The whole table, run by run, "
             "is <code>segments.csv</code>.</p>")
     return [("Exposure per segment", text + _table_html(frame, "segments") + note)]
+
+
+def _first_new_times(segment_timeline: pd.DataFrame) -> pd.DataFrame:
+    """Per run and segment, when a request of the segment first went to the new version.
+
+    Args:
+        segment_timeline: ``result.segment_timeline`` rows, with ``strategy``,
+            ``replication`` and ``seed`` columns (as ``segment_timeline.csv``).
+
+    Returns:
+        ``strategy, replication, seed, segment, first_new_s``: the start of the first
+        interval with a request of the segment routed to the new version, NaN if none was.
+    """
+    keys = ["strategy", "replication", "seed", "segment"]
+    reached = segment_timeline["time_s"].where(segment_timeline["requests_new"] > 0)
+    return (segment_timeline.assign(first_new_s=reached)
+            .groupby(keys, sort=False)["first_new_s"].min().reset_index())
+
+
+def _first_new_sentence(strategy: str, times: pd.DataFrame) -> str:
+    """``under canary, beta: at 40 s; enterprise: never`` (over the runs of one strategy)."""
+    parts = []
+    for segment, group in times.groupby("segment", sort=False):
+        values = group["first_new_s"].to_numpy(dtype=float)
+        reached = values[np.isfinite(values)]
+        if not len(reached):
+            parts.append(f"{segment}: never")
+            continue
+        low, high = float(reached.min()), float(reached.max())
+        text = f"{segment}: at {low:g} s" if low == high else f"{segment}: at {low:g}–{high:g} s"
+        if len(reached) < len(values):
+            text += f" (never in {len(values) - len(reached)} of {len(values)} runs)"
+        parts.append(text)
+    return f"under {strategy}, " + "; ".join(parts)
+
+
+def _segment_timeline_section(segment_timeline: pd.DataFrame | None, seed: int,
+                              images: list[str]) -> list[tuple[str, str]]:
+    """When each segment first reached the new version, per strategy, and the figure."""
+    if segment_timeline is None or segment_timeline.empty:
+        return []
+    times = _first_new_times(segment_timeline)
+    runs = times.groupby("strategy", sort=False)["replication"].nunique().max()
+    items = "".join(f"<li>{html.escape(_first_new_sentence(str(name), group))}</li>"
+                    for name, group in times.groupby("strategy", sort=False))
+    over = f", the range over the {runs} replications" if runs > 1 else ""
+    text = ("<p>When a request of each segment first went to the new version (the start of "
+            f"its sample interval{over}; <em>never</em>: no request of the segment reached "
+            "it):</p>" + f'<ul id="segment-first-new">{items}</ul>'
+            + f"<p>The figure shows the runs of seed {seed}: per strategy, the share of each "
+            "segment's requests routed to the new version, and its failed requests per "
+            "second. Every run, interval by interval, is <code>segment_timeline.csv</code>."
+            "</p>")
+    return [("Exposure per segment over time", text + "\n".join(images))]
 
 
 def _sweep_section(swept: pd.DataFrame | None, plan: SweepPlan | None, level: float,

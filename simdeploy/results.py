@@ -25,6 +25,13 @@ class RunResult:
         segments: one row per user segment (``traffic.segments``; a single ``all`` row
             without segments): ``segment, users_total, users_exposed_new,
             users_with_errors, requests_total, requests_failed``.
+        segment_timeline: with ``traffic.segments``, one row per sample interval and segment
+            (:data:`simdeploy.metrics.SEGMENT_TIMELINE_COLUMNS`): ``time_s, segment,
+            requests, requests_new, requests_failed, users_exposed_new_cum`` (requests that
+            arrived in the interval, of which routed to the new version; failures in it;
+            the segment's users served by the new version so far). None without segments:
+            unlike ``segments`` there is no ``all`` row, since a run without segments
+            counts nothing per interval beyond its ``timeline``.
     """
 
     scenario: str
@@ -35,3 +42,4 @@ class RunResult:
     events: pd.DataFrame
     requests: pd.DataFrame | None = None
     segments: pd.DataFrame | None = None
+    segment_timeline: pd.DataFrame | None = None

@@ -25,6 +25,7 @@ STREAM_NAMES = (
     "affected",
     "segments",
     "dns",
+    "targets",
 )
 """Stream order is part of the reproducibility contract: append, never reorder."""
 
@@ -46,6 +47,9 @@ class Streams:
     """Which segment each user belongs to (``traffic.segments``), drawn once per run."""
     dns: np.random.Generator
     """Each user's DNS client kind and cache age at a DNS switch (``BlueGreen.dns``)."""
+    targets: np.random.Generator
+    """Propagation delays and health-check phases of an external load balancer's target
+    groups (``BlueGreen.externalLoadBalancer``)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:

@@ -26,6 +26,13 @@ whether a route matches is worked out once per segment when the route changes, a
 from user to routed version makes the per-request cost one list lookup (none without a header
 route). The route travels with the weights: one route object, the same ordering.
 
+A *mirror route* (Argo's ``setMirrorRoute``; Istio ``HTTPRoute.match`` + ``mirror`` +
+``mirrorPercentage``) restricts mirroring to the requests it matches: a matching request
+follows the weights as usual and a copy of ``percentage`` of them goes to the canary
+(semantics.md T9, T11). Like a header route it is worked out per segment when it changes
+(:func:`mirror_route_matches`) into a table from user to percent, applied with the other
+route changes; without a mirror route there is no table and no draw.
+
 Policies within a pool: round-robin, random, and least-request as Envoy implements it by
 default (two random choices, the one with fewer outstanding requests wins; envoyproxy/envoy
 docs, load balancing "Weighted least request"). No endpoint → the caller fails the request at
@@ -59,6 +66,7 @@ if TYPE_CHECKING:
 
     from simdeploy.cluster import Pod
     from simdeploy.records import Recorder
+    from simdeploy.target_group import TargetGroups
 
 __all__ = ["Service", "header_route_matches"]
 
@@ -104,6 +112,37 @@ def header_route_matches(match: Sequence[Mapping[str, object]],
     return False
 
 
+REQUEST_METHOD = "GET"
+"""The HTTP method of every simulated request: what a mirror route's ``method`` matches."""
+REQUEST_PATH = "/"
+"""The URL path of every simulated request: what a mirror route's ``path`` matches."""
+
+
+def mirror_route_matches(match: Sequence[Mapping[str, object]],
+                         headers: Mapping[str, str]) -> bool:
+    """Whether a request with ``headers`` matches a mirror route's ``match`` (Argo's
+    ``RouteMatch`` list, argoproj/argo-rollouts pkg/apis/rollouts/v1alpha1/types.go).
+
+    The blocks are alternatives (OR); inside a block ``method``, ``path`` and every header of
+    ``headers`` must match (AND), as Istio's ``HTTPMatchRequest`` does (Argo copies ``method``,
+    ``path`` as ``uri`` and ``headers`` into one, rollout/trafficrouting/istio/istio.go
+    createMirrorRoute). A simulated request has no method or path of its own: by convention
+    every request is a ``GET`` on ``/`` (:data:`REQUEST_METHOD`, :data:`REQUEST_PATH`), so
+    ``method: {exact: GET}`` or ``path: {prefix: /}`` match every request and ``path: {prefix:
+    /api}`` none. Headers match as in :func:`header_route_matches`. A block with no condition
+    matches every request.
+    """
+    for block in match:
+        method, path = block.get("method"), block.get("path")
+        if isinstance(method, Mapping) and not _value_matches(method, REQUEST_METHOD):
+            continue
+        if isinstance(path, Mapping) and not _value_matches(path, REQUEST_PATH):
+            continue
+        if header_route_matches([{"headers": block.get("headers") or {}}], headers):
+            return True
+    return False
+
+
 def _apply(event: Timeout) -> None:
     """Timeout callback of :meth:`Service.propagate`: the value is (apply, args)."""
     apply, args = event._value
@@ -141,6 +180,8 @@ class Service:
         self.split_by_user = False
         self.mirror_percent = 0.0
         """Percent of the requests routed to other versions copied to the canary (0: off)."""
+        self.mirroring = False
+        """Whether any request may be copied (``mirror_percent`` or a mirror route is on)."""
         self.primary = 0
         """Version charged with requests that found no endpoint (the one considered live)."""
         self.pool: list[Pod] = []
@@ -162,6 +203,9 @@ class Service:
         self._changes_made = 0
         self._changes_applied = 0
         self.downtime_s = 0.0
+        self.on_outage: Callable[[Service, bool, float], None] | None = None
+        """Told (service, down?, time) when the routed versions lose their last endpoint or
+        get one back (a gateway in front of several tracks sums the outages)."""
         self._user_segment = user_segment
         """Each user's segment (index into ``segment_headers``); None: no segments."""
         self._segment_headers = list(segment_headers) if segment_headers else [{}]
@@ -172,10 +216,20 @@ class Service:
         """Per user, the version a header route sends them to, or -1; None: no header route."""
         self.header_version = -1
         """The version the applied header route sends matching requests to (-1: none)."""
+        self._mirror_wanted: tuple[float, ...] | None = None
+        """The mirror routes as last made: per segment, the percent copied (-1: no route)."""
+        self._mirror_applied: tuple[float, ...] | None = None
+        self._mirror_users: list[float] | None = None
+        """Per user, the percent of their requests a mirror route copies, or -1 (the weight
+        route's ``mirror_percent`` applies); None: no mirror route."""
         self._dns_at: list[float] | None = None
         """After a DNS switch: when each user's client first uses the new record."""
         self._dns_before: list[int] = []
         self._dns_target = -1
+        self.target_groups: TargetGroups | None = None
+        """An external load balancer's target groups (``BlueGreen.externalLoadBalancer``);
+        they route requests once :meth:`route_by_targets` has been called."""
+        self._targets: TargetGroups | None = None
 
     # -- changes (all applied after a propagation delay by the callers) ---------------------
 
@@ -194,12 +248,15 @@ class Service:
         self._changes_made += 1
         number = self._changes_made
         header = self._header_wanted  # the route object as it is now carries the header route
+        mirror = self._mirror_wanted  # ... and the mirror routes
 
         def apply_in_order() -> None:
             if number > self._changes_applied:
                 self._changes_applied = number
                 if header is not self._header_applied:
                     self._apply_header(header)
+                if mirror is not self._mirror_applied:
+                    self._apply_mirror(mirror)
                 apply()
 
         if at_once:
@@ -277,6 +334,7 @@ class Service:
             self.canary_weight = canary_weight
             self.split_by_user = split_by_user
             self.mirror_percent = mirror_percent
+            self.mirroring = bool(mirror_percent) or self._mirror_users is not None
             self._refresh()
 
         return self._change(apply, at_once)
@@ -313,6 +371,40 @@ class Service:
             self._header_route = [by_segment[s] for s in self._user_segment]
         self.header_version = version
 
+    def set_mirror_routes(self, routes: Sequence[tuple[Sequence[Mapping[str, object]], float]],
+                          *, at_once: bool = False) -> simpy.Event | None:
+        """Copy ``percent`` of the requests that match each route's ``match`` (Argo's
+        ``RouteMatch`` list, :func:`mirror_route_matches`) to the canary; applied after
+        propagation, in order with weight and header-route changes.
+
+        ``routes`` are in the router's order, the first one a request matches decides its
+        percent (Istio takes the first matching HTTP route; Argo orders managed routes as
+        ``managedRoutes`` lists them, istio.go orderRoutes). An empty ``routes`` removes them.
+        Returns the event of the proxies applying it, or None with ``at_once``.
+        """
+        by_segment: list[float] = []
+        for headers in self._segment_headers:
+            percent = -1.0
+            for match, route_percent in routes:
+                if mirror_route_matches(match, headers):
+                    percent = float(route_percent)
+                    break
+            by_segment.append(percent)
+        self._mirror_wanted = (tuple(by_segment) if any(p >= 0 for p in by_segment)
+                               else None)
+        return self._change(self._refresh, at_once)
+
+    def _apply_mirror(self, mirror: tuple[float, ...] | None) -> None:
+        """The proxies now have ``mirror``: rebuild the user → percent table (or drop it)."""
+        self._mirror_applied = mirror
+        if mirror is None:
+            self._mirror_users = None
+        elif self._user_segment is None:
+            self._mirror_users = [mirror[0]] * len(self._user_bucket)
+        else:
+            self._mirror_users = [mirror[s] for s in self._user_segment]
+        self.mirroring = bool(self.mirror_percent) or self._mirror_users is not None
+
     def keep_user_versions(self) -> None:
         """Turn on per-user stickiness (a user keeps the version first chosen for them)."""
         if self._user_version is None:
@@ -343,10 +435,17 @@ class Service:
     def _check_routable(self) -> None:
         """Start or end an outage when the routed versions gain their first or lose their last
         endpoint."""
-        routable = any(self.view[v] for v in self._routed)
-        now = self.env.now
+        if self._targets is not None:  # the load balancer's targets decide, not the view
+            self.targets_changed()
+            return
         new = self._new
-        if new in self._routed and self.view[new]:
+        self._set_routable(any(self.view[v] for v in self._routed),
+                           new in self._routed and bool(self.view[new]))
+
+    def _set_routable(self, routable: bool, new_routed: bool) -> None:
+        """Start or end an outage, and note since when the new version gets no traffic."""
+        now = self.env.now
+        if new_routed:
             self.new_unrouted_since = math.nan
         elif self.new_unrouted_since != self.new_unrouted_since:  # NaN: it was routed
             self.new_unrouted_since = now
@@ -354,9 +453,13 @@ class Service:
             self.downtime_s += now - self._down_since
             self._recorder.event("endpoints_restored", "", 0, "")
             self._down_since = None
+            if self.on_outage is not None:
+                self.on_outage(self, False, now)
         elif not routable and self._down_since is None:
             self._down_since = now
             self._recorder.event("no_endpoints", "", 0, "")
+            if self.on_outage is not None:
+                self.on_outage(self, True, now)
 
     def close(self, now: float) -> None:
         """Count an outage still running at the end of the run."""
@@ -367,6 +470,10 @@ class Service:
     def routable_versions(self) -> tuple[int, ...]:
         """Versions that currently receive a share of the traffic."""
         return self._routed
+
+    def routed_endpoints(self, version: int) -> int:
+        """Endpoints of ``version`` in the proxies' view, if the version gets traffic."""
+        return len(self.view[version]) if version in self._routed else 0
 
     # -- the per-request path ---------------------------------------------------------------
 
@@ -387,6 +494,20 @@ class Service:
         self._routed = tuple(sorted({*self._routed, version}))
         self._check_routable()
 
+    def route_by_targets(self, targets: TargetGroups) -> None:
+        """From now on an external load balancer picks the endpoint: one of the routable
+        targets of its active target group (:class:`simdeploy.target_group.TargetGroups`),
+        whatever the Service's selector and view say."""
+        self._targets = targets
+        self.targets_changed()
+
+    def targets_changed(self) -> None:
+        """The load balancer's routable targets changed: start or end an outage."""
+        assert self._targets is not None
+        routable = self._targets.routable
+        self._routed = tuple(sorted({pod.version for pod in routable}))
+        self._set_routable(bool(routable), self._new in self._routed)
+
     def route(self, user: int) -> Pod | None:
         """Pick the endpoint for one request of ``user``, or None when there is none."""
         dns = self._dns_at
@@ -394,6 +515,10 @@ class Service:
             version = (self._dns_target if self.env._now >= dns[user]
                        else self._dns_before[user])
             endpoints = self.view[version]
+            return self._pick(endpoints) if endpoints else None
+        targets = self._targets
+        if targets is not None:  # an external load balancer's routable targets
+            endpoints = targets.routable
             return self._pick(endpoints) if endpoints else None
         header = self._header_route
         if header is not None and header[user] >= 0:  # a header route wins over the rest
@@ -417,17 +542,24 @@ class Service:
             self._user_version[user] = pod.version
         return pod
 
-    def mirror(self, routed: Pod) -> Pod | None:
-        """The canary endpoint that gets a copy of a request routed to ``routed``, or None.
+    def mirror(self, routed: Pod, user: int) -> Pod | None:
+        """The canary endpoint that gets a copy of a request of ``user`` routed to ``routed``,
+        or None.
 
-        Only requests routed to another version are copied; the draw (from the routing stream)
-        is made only when the percentage is below 100, and only while mirroring is on, so runs
-        without it draw exactly as before.
+        Only requests routed to another version are copied. A user a mirror route matches gets
+        that route's percent, any other user the weight route's ``mirror_percent``. The draw
+        (from the routing stream) is made only when the percent is strictly between 0 and 100,
+        and only while mirroring is on, so runs without it draw exactly as before.
         """
         canary = self.canary_version
         if routed.version == canary:
             return None
         percent = self.mirror_percent
+        table = self._mirror_users
+        if table is not None and table[user] >= 0:
+            percent = table[user]
+        if percent <= 0.0:
+            return None
         if percent < 100.0 and self._uniform.next() * 100.0 >= percent:
             return None
         endpoints = self.view[canary]

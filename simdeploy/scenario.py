@@ -47,6 +47,7 @@ from simdeploy.distributions import (
     SpecModel,
 )
 from simdeploy.errors import FieldError, ScenarioError, one_line, shown
+from simdeploy.gateway_spec import GatewaySpec
 from simdeploy.quantities import Quantity
 from simdeploy.routing import header_route_matches
 from simdeploy.scenario_file import check_shape, first_problem, read_yaml
@@ -56,10 +57,12 @@ __all__ = [
     "Canary",
     "CanaryStep",
     "HealthGate",
+    "Pipeline",
     "Recreate",
     "RollingUpdate",
     "Scenario",
     "StrategySpec",
+    "TrackSpec",
     "UserSegment",
     "load_scenario",
 ]
@@ -501,6 +504,74 @@ class DnsSwitch(_Spec):
         return self
 
 
+class TargetHealthCheck(_Spec):
+    """Overrides of a target group's health-check timing; unset keys keep the ``defaults``.
+
+    AWS's ranges (semantics.md X1; ``rules.external_lb.HealthCheck``): whole seconds, interval
+    5–300, timeout 2–120, both thresholds 2–10.
+    """
+
+    interval_seconds: int | None = Field(default=None, ge=5, le=300)
+    timeout_seconds: int | None = Field(default=None, ge=2, le=120)
+    healthy_threshold_count: int | None = Field(default=None, ge=2, le=10)
+    unhealthy_threshold_count: int | None = Field(default=None, ge=2, le=10)
+
+
+class ExternalLoadBalancer(_Spec):
+    """A blue-green switched at an external load balancer's target groups (AWS ALB/NLB through
+    the AWS Load Balancer Controller, ip targets): semantics.md X1–X8, X15.
+
+    ``defaults`` is ``lbc-alb`` because a Kubernetes user gets an ALB target group from the
+    LBC's Ingress, which writes its own health check (15 s, 5 s, 2, 2; X2), not AWS's (X1).
+    ``propagation`` (controller watch → ELB API → load-balancer nodes) has no AWS figure (X6);
+    the default 10 s is the ``sleep 10`` preStop of the EKS best-practices guide, the low end
+    of what users measured (25 s to over 2 min).
+    """
+
+    defaults: Literal["lbc-alb", "aws", "lbc-nlb"] = Field(
+        default="lbc-alb", description="health-check defaults: the LBC's for an Ingress "
+                                       "(ALB) or a Service (NLB), or AWS's own")
+    target_type: Literal["ip", "instance"] = "ip"
+    target_groups: Literal["shared", "perVersion"] = Field(
+        default="shared", description="shared: one target group behind Argo's active Service "
+                                      "(the switch re-registers); perVersion: one per version, "
+                                      "the listener moves, green Ready only once healthy")
+    health_check: TargetHealthCheck = Field(default_factory=TargetHealthCheck)
+    deregistration_delay_seconds: Duration = Field(
+        default=300.0, ge=0, le=3600, description="deregistration_delay.timeout_seconds (X5)")
+    propagation: Distribution = Field(
+        default_factory=lambda: Constant(value=10.0),
+        description="controller watch → ELB API → load-balancer nodes, seconds (X6)")
+
+    @model_validator(mode="after")
+    def _modelled(self) -> ExternalLoadBalancer:
+        if self.target_type != "ip":
+            raise FieldError(("targetType",), "only 'ip' is modelled: 'instance' targets are "
+                             "nodes, which pod churn never touches (semantics.md X8)")
+        self.health_check_settings()
+        return self
+
+    def health_check_settings(self) -> Any:
+        """The target group's :class:`~simdeploy.rules.external_lb.HealthCheck`: the chosen
+        defaults with the overrides applied."""
+        import dataclasses
+
+        from simdeploy.rules.external_lb import AWS_DEFAULT, LBC_ALB_DEFAULT, LBC_NLB_DEFAULT
+
+        base = {"aws": AWS_DEFAULT, "lbc-alb": LBC_ALB_DEFAULT,
+                "lbc-nlb": LBC_NLB_DEFAULT}[self.defaults]
+        check = self.health_check
+        overrides = {name: value for name, value in (
+            ("interval_s", check.interval_seconds), ("timeout_s", check.timeout_seconds),
+            ("healthy_threshold", check.healthy_threshold_count),
+            ("unhealthy_threshold", check.unhealthy_threshold_count)) if value is not None}
+        try:
+            return dataclasses.replace(base, **{k: (float(v) if k.endswith("_s") else v)
+                                                for k, v in overrides.items()})
+        except ValueError as error:
+            raise FieldError(("healthCheck",), str(error)) from None
+
+
 class BlueGreen(_Spec):
     """Argo Rollouts blue-green: green beside blue, switch, blue kept for a delay."""
 
@@ -516,11 +587,21 @@ class BlueGreen(_Spec):
     dns: DnsSwitch | None = Field(
         default=None, description="switch by DNS instead of the Service selector: clients "
                                   "follow as their caches expire")
+    external_load_balancer: ExternalLoadBalancer | None = Field(
+        default=None, description="switch at an external load balancer's target groups "
+                                  "(AWS ALB/NLB, ip targets) instead of in the cluster")
     pre_promotion_analysis: ArgoAnalysis | None = Field(
         default=None, description="Argo: run before the switch; a failure aborts (blue stays)")
     post_promotion_analysis: ArgoAnalysis | None = Field(
         default=None, description="Argo: run after the switch, blue kept until it succeeds; "
                                   "a failure switches back")
+
+    @model_validator(mode="after")
+    def _one_switch(self) -> BlueGreen:
+        if self.dns is not None and self.external_load_balancer is not None:
+            raise FieldError(("externalLoadBalancer",), "may not be set together with `dns`: "
+                             "the switch is either a DNS record or a target group")
+        return self
 
 
 class Pause(_Spec):
@@ -582,6 +663,45 @@ class SetHeaderRoute(_Spec):
     match: list[HeaderRoutingMatch] | None = Field(default=None, max_length=100)
 
 
+class RouteMatch(_Spec):
+    """One block of Argo's ``setMirrorRoute.match`` (``RouteMatch``, argoproj/argo-rollouts
+    pkg/apis/rollouts/v1alpha1/types.go): ``method``, ``path`` and ``headers`` must all match
+    (a block without conditions matches every request).
+
+    A simulated request carries only its segment's headers (``traffic.segments[].headers``);
+    by convention it is a ``GET`` on ``/``, so ``method`` and ``path`` are matched against
+    those (:func:`simdeploy.routing.mirror_route_matches`): ``path: {prefix: /}`` matches every
+    request, ``path: {prefix: /api}`` none."""
+
+    method: StringMatch | None = Field(default=None, description="matched against 'GET'")
+    path: StringMatch | None = Field(default=None, description="matched against '/'")
+    headers: dict[str, StringMatch] | None = Field(
+        default=None, max_length=100, description="header name → StringMatch, all must match")
+
+    def as_match(self) -> dict[str, Any]:
+        """The block in the Service's spelling (``{method?, path?, headers: {name: cond}}``)."""
+        block: dict[str, Any] = {"headers": {name: value.as_match()
+                                             for name, value in (self.headers or {}).items()}}
+        if self.method is not None:
+            block["method"] = self.method.as_match()
+        if self.path is not None:
+            block["path"] = self.path.as_match()
+        return block
+
+
+class SetMirrorRoute(_Spec):
+    """Argo's ``setMirrorRoute`` step: a copy of ``percentage`` % of the requests that match
+    goes to the canary, whose answer nobody waits for; a step without ``match`` removes the
+    route of that name (semantics.md T9; argo-rollouts rollout/trafficrouting/istio/istio.go
+    reconcileVirtualServiceMirrorRoutes). An absent ``percentage`` is 100 (istio.go
+    createMirrorRoute)."""
+
+    name: str = Field(min_length=1, max_length=253)
+    match: list[RouteMatch] | None = Field(default=None, max_length=100)
+    percentage: int = Field(default=100, ge=0, le=100,
+                            description="percent of the matching requests copied")
+
+
 class ManagedRoute(_Spec):
     """One of ``trafficRouting.managedRoutes``: a route the rollout may set and removes."""
 
@@ -592,22 +712,24 @@ class CanaryStep(_Spec):
     """One Argo Rollouts canary step: ``{setWeight: N}``, ``{pause: {duration: D}}``, an
     inline ``{analysis: {metrics: [...]}}`` that blocks the step until it ends, or
     simdeploy's ``{kayentaStage: {...}}``: Spinnaker's canary analysis stage
-    (:class:`~simdeploy.analysis_spec.KayentaStage`), which also blocks the step."""
+    (:class:`~simdeploy.analysis_spec.KayentaStage`), which also blocks the step; the route
+    steps ``{setHeaderRoute: {...}}`` and ``{setMirrorRoute: {...}}`` complete at once."""
 
     set_weight: int | None = Field(default=None, ge=0, le=100)
     pause: Pause | None = None
     analysis: ArgoAnalysis | None = None
     kayenta_stage: KayentaStage | None = None
     set_header_route: SetHeaderRoute | None = None
+    set_mirror_route: SetMirrorRoute | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
         given = [v for v in (self.set_weight, self.pause, self.analysis, self.kayenta_stage,
-                             self.set_header_route) if v is not None]
+                             self.set_header_route, self.set_mirror_route) if v is not None]
         if len(given) != 1:
             # Argo's InvalidStepMessage, for the step kinds simdeploy has
             raise ValueError("Step must have one of the following set: setWeight, pause, "
-                             "analysis, kayentaStage or setHeaderRoute")
+                             "analysis, kayentaStage, setHeaderRoute or setMirrorRoute")
         return self
 
 
@@ -656,7 +778,7 @@ class Canary(_Spec):
                                    "progress; Flagger always rolls back then")
     managed_routes: list[ManagedRoute] | None = Field(
         default=None, description="Argo's trafficRouting.managedRoutes: the routes "
-                                  "setHeaderRoute steps may set")
+                                  "setHeaderRoute and setMirrorRoute steps may set")
     analysis: CanaryAnalysis | None = Field(
         default=None, description="with steps: Argo's background analysis {startingStep, "
                                   "metrics}; without: Flagger's analysis {interval, threshold, "
@@ -718,19 +840,25 @@ class Canary(_Spec):
     @model_validator(mode="after")
     def _header_routes_as_argo_validates(self) -> Canary:
         """argoproj/argo-rollouts pkg/apis/rollouts/validation/validation.go
-        ValidateRolloutStrategyCanary, ValidateStepRouteFoundInManagedRoute (their words)."""
+        ValidateRolloutStrategyCanary, ValidateStepRouteFoundInManagedRoute (their words), for
+        setHeaderRoute and setMirrorRoute steps alike."""
         managed = {route.name for route in self.managed_routes or []}
         for i, step in enumerate(self.steps or []):
-            if step.set_header_route is None:
+            if step.set_header_route is not None:
+                key, name = "setHeaderRoute", step.set_header_route.name
+                needs = "SetHeaderRoute requires TrafficRouting, supports Istio and ALB and Apisix"
+            elif step.set_mirror_route is not None:
+                key, name = "setMirrorRoute", step.set_mirror_route.name
+                needs = "SetMirrorRoute requires TrafficRouting, supports Istio only"
+            else:
                 continue
             if self.traffic_routing != "weighted":
-                raise FieldError(("steps", i, "setHeaderRoute"), "SetHeaderRoute requires "
-                                 "TrafficRouting, supports Istio and ALB and Apisix")
+                raise FieldError(("steps", i, key), needs)
             if self.managed_routes is None:
                 raise FieldError(("managedRoutes",), "Rollout has missing field "
                                  "'spec.strategy.canary.trafficRouting.managedRoutes'")
-            if step.set_header_route.name not in managed:
-                raise FieldError(("steps", i, "setHeaderRoute", "name"), "Steps define a route "
+            if name not in managed:
+                raise FieldError(("steps", i, key, "name"), "Steps define a route "
                                  "that does not exist in "
                                  "spec.strategy.canary.trafficRouting.managedRoutes")
         return self
@@ -762,8 +890,72 @@ class Canary(_Spec):
         return list(self.steps or [])
 
 
-StrategySpec = Annotated[
+TrackStrategy = Annotated[
     Recreate | RollingUpdate | BlueGreen | Canary, Field(discriminator="type")
+]
+"""How one Deployment (a track) updates itself."""
+
+
+def _gate_form(value: Any) -> str:
+    """A stage gate with ``metrics`` is an Argo analysis, otherwise a health gate."""
+    if isinstance(value, ArgoAnalysis) or (isinstance(value, Mapping) and "metrics" in value):
+        return "analysis"
+    return "health"
+
+
+StageGate = Annotated[
+    Annotated[HealthGate, Tag("health")] | Annotated[ArgoAnalysis, Tag("analysis")],
+    Discriminator(_gate_form),
+]
+
+
+class TrackSpec(_Spec):
+    """One track: a Deployment of the service with its own ReplicaSets, Service and update
+    strategy (Bitmovin's internal / free / paid / production, semantics.md T1)."""
+
+    replicas: int = Field(ge=1, le=INT32_MAX)
+    strategy: TrackStrategy = Field(
+        default_factory=lambda: RollingUpdate(type="RollingUpdate"),
+        description="how the track updates (default: RollingUpdate at Kubernetes' defaults)")
+    production: bool = Field(
+        default=False, description="the track every user would be on without canary tracks "
+                                   "(default: the one named 'production', else the last)")
+
+
+class PipelineStage(_Spec):
+    """Update one track, soak, check the gate."""
+
+    track: str = Field(min_length=1, max_length=63)
+    soak: Duration = Field(default=0.0, description="time in the stage after the update")
+    gate: StageGate | None = Field(
+        default=None, description="a healthGate {maxErrorRate, window, interval, minRequests} "
+                                  "watched from the update to the end of the soak, or an Argo "
+                                  "analysis {metrics} run during the soak")
+
+
+class Pipeline(_Spec):
+    """A promotion pipeline over the tracks: each stage updates its track with that track's
+    strategy, soaks and checks its gate; a failed gate (or a track whose own rollout aborts)
+    rolls back every track already updated (:mod:`simdeploy.strategies.pipeline`)."""
+
+    type: Literal["Pipeline"]
+    stages: list[PipelineStage] = Field(min_length=1, max_length=100)
+    split_by: Literal["request", "user"] | None = Field(
+        default=None, description="overrides gateway.splitBy for this strategy")
+
+    @field_validator("stages")
+    @classmethod
+    def _each_track_once(cls, stages: list[PipelineStage]) -> list[PipelineStage]:
+        seen: set[str] = set()
+        for i, stage in enumerate(stages):
+            if stage.track in seen:
+                raise FieldError((i, "track"), f"track {stage.track!r} has two stages")
+            seen.add(stage.track)
+        return stages
+
+
+StrategySpec = Annotated[
+    Recreate | RollingUpdate | BlueGreen | Canary | Pipeline, Field(discriminator="type")
 ]
 
 
@@ -782,6 +974,69 @@ class Scenario(_Spec):
     traffic: TrafficSpec
     release: ReleaseSpec = Field(default_factory=ReleaseSpec)
     strategies: dict[StrategyName, StrategySpec] = Field(min_length=1)
+    tracks: dict[StrategyName, TrackSpec] | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="several Deployments of the service {name: {replicas, strategy}}; with "
+                    "tracks, deployment.replicas is not used")
+    gateway: GatewaySpec | None = Field(
+        default=None, description="the routing tier in front of the tracks: ordered rules "
+                                  "with matches and weighted backends")
+
+    @model_validator(mode="after")
+    def _tracks_consistent(self) -> Scenario:
+        """Tracks need a gateway naming them; a gateway needs tracks; strategies are
+        pipelines over them, and stages name tracks."""
+        if self.tracks is None:
+            if self.gateway is not None:
+                raise FieldError(("gateway",), "needs tracks: a gateway routes to tracks")
+            for name, strategy in self.strategies.items():
+                if isinstance(strategy, Pipeline):
+                    raise FieldError(("strategies", name), "a Pipeline needs tracks")
+            return self
+        if self.gateway is None:
+            raise FieldError(("gateway",), "tracks need a gateway with routes to them")
+        marked = [name for name, track in self.tracks.items() if track.production]
+        if len(marked) > 1:
+            raise FieldError(("tracks", marked[1], "production"),
+                             f"only one track is production ({marked[0]!r} is too)")
+        for i, rule in enumerate(self.gateway.routes):
+            for j, backend in enumerate(rule.backends):
+                if backend.track not in self.tracks:
+                    raise FieldError(("gateway", "routes", i, "backends", j, "track"),
+                                     f"no track {backend.track!r} (tracks: "
+                                     f"{', '.join(self.tracks)})")
+        for name, strategy in self.strategies.items():
+            if not isinstance(strategy, Pipeline):
+                raise FieldError(("strategies", name, "type"),
+                                 "with tracks every strategy is a Pipeline over them (each "
+                                 "track updates with its own strategy)")
+            for i, stage in enumerate(strategy.stages):
+                if stage.track not in self.tracks:
+                    raise FieldError(("strategies", name, "stages", i, "track"),
+                                     f"no track {stage.track!r} (tracks: "
+                                     f"{', '.join(self.tracks)})")
+        for name, track in self.tracks.items():
+            if isinstance(track.strategy, BlueGreen) and track.strategy.dns is not None:
+                raise FieldError(("tracks", name, "strategy", "dns"),
+                                 "a track behind the gateway is not switched by DNS")
+        return self
+
+    @property
+    def production_track(self) -> str | None:
+        """The track everyone would be on without canary tracks (None: no tracks)."""
+        if self.tracks is None:
+            return None
+        for name, track in self.tracks.items():
+            if track.production:
+                return name
+        return "production" if "production" in self.tracks else list(self.tracks)[-1]
+
+    @property
+    def total_replicas(self) -> int:
+        """Pods of the service at rest: every track's replicas, or deployment.replicas."""
+        if self.tracks is None:
+            return self.deployment.replicas
+        return sum(track.replicas for track in self.tracks.values())
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -809,10 +1064,11 @@ class Scenario(_Spec):
                                  "matches the headers of no segment in traffic.segments: no "
                                  "user would reach the canary")
         capacity = self.pod_capacity()
-        if capacity is not None and capacity < self.deployment.replicas:
+        if capacity is not None and capacity < self.total_replicas:
+            what = "deployment.replicas" if self.tracks is None else "the tracks' replicas"
             raise FieldError(("cluster",),
                              f"the cluster holds {capacity} pods, fewer than "
-                             f"deployment.replicas ({self.deployment.replicas})")
+                             f"{what} ({self.total_replicas})")
         return self
 
     def pod_capacity(self) -> int | None:

@@ -22,6 +22,7 @@ from simdeploy.budget import check_run_size
 from simdeploy.cluster import Cluster
 from simdeploy.distributions import Sampler
 from simdeploy.dns_switch import DnsClients
+from simdeploy.gateway import Gateway
 from simdeploy.measurements import LatencyWindows, Provider
 from simdeploy.records import OUTCOMES, Recorder
 from simdeploy.results import RunResult
@@ -29,6 +30,8 @@ from simdeploy.rng import Streams
 from simdeploy.routing import Service
 from simdeploy.scenario import Scenario
 from simdeploy.strategies import Rollout, roll_out
+from simdeploy.target_group import TargetGroups
+from simdeploy.tracks import TrackDeployment
 from simdeploy.traffic import Arrivals, Workload, assign_segments
 
 __all__ = ["run"]
@@ -36,8 +39,9 @@ __all__ = ["run"]
 OLD, NEW = 0, 1
 
 
-def _sample(env: simpy.Environment, cluster: Cluster, service: Service, recorder: Recorder,
-            interval_s: float, count: int) -> Generator[simpy.Event, Any, None]:
+def _sample(env: simpy.Environment, cluster: Cluster, service: Service | Gateway,
+            recorder: Recorder, interval_s: float,
+            count: int) -> Generator[simpy.Event, Any, None]:
     """Snapshot pod states and endpoints per version at every sample time."""
     n_versions = len(cluster.versions)
     for k in range(count):
@@ -48,10 +52,8 @@ def _sample(env: simpy.Environment, cluster: Cluster, service: Service, recorder
             row = rows[rs.version]
             for i, count in enumerate(rs.counts()):
                 row[i] += count
-        routed = service.routable_versions()
         for v in range(n_versions):
-            endpoints = len(service.view[v]) if v in routed else 0
-            recorder.samples.append((env.now, v, *rows[v], endpoints))
+            recorder.samples.append((env.now, v, *rows[v], service.routed_endpoints(v)))
 
 
 def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None, *,
@@ -78,7 +80,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     env = simpy.Environment()
     versions = [scenario.release.current, scenario.release.new]
     duration = scenario.duration
-    replicas = scenario.deployment.replicas
+    replicas = scenario.total_replicas
     n_users = scenario.traffic.users
 
     # build
@@ -90,15 +92,36 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     if segments is not None:
         recorder.user_requests = [0] * n_users
         recorder.user_failures = [0] * n_users
-    service = Service(env, len(versions), scenario.service.policy, scenario.service.stickiness,
-                      Sampler(scenario.service.endpoint_propagation_delay, streams.propagation,
-                              batch=256),
-                      streams.routing, n_users, recorder,
-                      user_segment=None if user_segment is None else user_segment.tolist(),
-                      segment_headers=None if segments is None else [s.headers for s in segments])
-    cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
-                      scenario.pod_capacity(), service, recorder, streams.pods)
-    stable = cluster.replica_set(OLD)
+    user_segments = None if user_segment is None else user_segment.tolist()
+    headers = None if segments is None else [s.headers for s in segments]
+
+    def new_service() -> Service:
+        return Service(env, len(versions), scenario.service.policy, scenario.service.stickiness,
+                       Sampler(scenario.service.endpoint_propagation_delay, streams.propagation,
+                               batch=256),
+                       streams.routing, n_users, recorder,
+                       user_segment=user_segments, segment_headers=headers)
+
+    tracks: dict[str, TrackDeployment] | None = None
+    if scenario.tracks is None:
+        service: Service | Gateway = new_service()
+        cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
+                          scenario.pod_capacity(), service, recorder, streams.pods)
+        stable = cluster.replica_set(OLD)
+    else:
+        track_services = {name: new_service() for name in scenario.tracks}
+        production = scenario.production_track
+        assert production is not None
+        assert scenario.gateway is not None
+        cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
+                          scenario.pod_capacity(), track_services[production], recorder,
+                          streams.pods)
+        tracks = {name: TrackDeployment(cluster, name, track_services[name], track.replicas)
+                  for name, track in scenario.tracks.items()}
+        split_by = getattr(spec, "split_by", None) or scenario.gateway.split_by
+        service = Gateway(scenario.gateway, track_services, production, split_by,
+                          streams.routing, n_users, user_segments, headers or [{}])
+        stable = tracks[production].replica_set(OLD)
     arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users,
                         user_segment=user_segment)
     workload = Workload(env, arrivals, service, cluster, recorder, versions, scenario.pod, NEW,
@@ -107,13 +130,20 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     horizon = latency_horizon_s(spec)
     if horizon is not None:
         recorder.latency_windows = LatencyWindows(len(versions), horizon)
-    rollout = Rollout(env, scenario, cluster, service, recorder, stable,
-                      provider=Provider(recorder, OLD, NEW))
+    rollout = Rollout(env, scenario, cluster, service, recorder, stable,  # type: ignore[arg-type]
+                      provider=Provider(recorder, OLD, NEW), tracks=tracks)
     if getattr(spec, "dns", None) is not None:
         rollout.dns_clients = DnsClients(spec.dns, n_users, streams.dns)
+    if getattr(spec, "external_load_balancer", None) is not None:
+        service.target_groups = TargetGroups(spec.external_load_balancer, env, streams.targets)
 
     # start
-    cluster.start_steady(stable, replicas)
+    if tracks is None:
+        cluster.start_steady(stable, replicas)
+    else:
+        for track in tracks.values():  # the production track's ReplicaSet is ``stable``
+            rs = stable if track.replica_sets else track.replica_set(OLD)
+            cluster.start_steady(rs, track.replicas)
     recorder.pod_count(0.0, cluster.pod_count)
     recorder.scheduled_count(0.0, cluster.occupying)
     env.process(roll_out(rollout, spec))
@@ -139,6 +169,10 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
     extra = metrics.extra_pod_seconds(recorder.pod_counts, replicas, duration)
     extra_scheduled = metrics.extra_pod_seconds(recorder.scheduled_counts, replicas, duration)
     pending = metrics.pending_changes(recorder.pod_counts, recorder.scheduled_counts)
+    standing = 0
+    if scenario.tracks is not None and scenario.gateway is not None:
+        production = scenario.tracks[scenario.production_track or ""].replicas
+        standing = replicas - production + scenario.gateway.pods
     detected_s, restored_s = metrics.detection_times(
         recorder.first_new_response_s, recorder.abort_s, service.new_unrouted_since)
     summary: dict[str, Any] = {
@@ -169,6 +203,8 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         "analysis_verdict": recorder.analysis_verdict,
         "requests_mirrored": recorder.requests_mirrored,
         "requests_mirrored_failed": recorder.requests_mirrored_failed,
+        "standing_pods": standing,
+        "standing_extra_pod_seconds": standing * duration,
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,
@@ -188,6 +224,7 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
                 user_segment[requests["user"].to_numpy()], categories=[s.name for s in segments])
     names = ["all"] if segments is None else [s.name for s in segments]
     exposure = metrics.segment_frame(names, user_segment, recorder, total)
+    over_time = metrics.segment_timeline_frame(names, recorder, duration)
     return RunResult(scenario=scenario.name, strategy=name, seed=seed, summary=summary,
                      timeline=timeline, events=metrics.events_frame(recorder.events),
-                     requests=requests, segments=exposure)
+                     requests=requests, segments=exposure, segment_timeline=over_time)

@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from simdeploy.compare import COUNT_KEYS, TABLE_COLUMNS, summary_by_strategy
+from simdeploy.compare import COUNT_KEYS, TABLE_COLUMNS, segment_columns, summary_by_strategy
 from simdeploy.statistics import summarize
 
 __all__ = ["MIN_REPLICATIONS", "SIGNIFICANT_MARK", "format_half_width", "format_interval",
-           "interval_legend", "interval_table", "noise_warning", "percent", "replications_of"]
+           "interval_legend", "interval_table", "noise_warning", "percent", "replications_of",
+           "segment_table"]
 
 MIN_REPLICATIONS = 5
 """Below this many replications per strategy, differences are flagged as possibly noise."""
@@ -110,6 +111,51 @@ def interval_table(table: pd.DataFrame, level: float = 0.95,
                 cell += SIGNIFICANT_MARK
             out.at[i, label] = cell
     return out
+
+
+def segment_table(table: pd.DataFrame, level: float = 0.95,
+                  baseline: str | None = None) -> pd.DataFrame:
+    """One row per strategy and user segment: its users on the new version and with errors.
+
+    Read from the per-segment columns of the comparison table (``users_exposed_new[NAME]``,
+    :data:`simdeploy.compare.SEGMENT_METRICS`), which only a scenario with
+    ``traffic.segments`` has; without them the frame is empty. Cells are as in
+    :func:`interval_table`: the run's whole numbers with one replication, else the mean ±
+    the half-width at ``level`` and ``*`` where the paired difference from ``baseline`` (None:
+    the first strategy) excludes 0.
+
+    Returns:
+        Columns ``strategy, segment`` and the :data:`~simdeploy.compare.TABLE_COLUMNS` labels
+        of the per-segment keys ("users on new", "users w/ errors").
+    """
+    columns = segment_columns(table)
+    if not columns:
+        return pd.DataFrame(columns=["strategy", "segment"])
+    names = [str(n) for n in pd.unique(table["strategy"].astype(str))]
+    segments = list(dict.fromkeys(segment for _, _, segment in columns))
+    stats: dict[tuple[str, str], Any] = {}
+    if replications_of(table) >= 2:
+        baseline = names[0] if baseline is None else baseline
+        frame = summarize(table, level, baseline=baseline, metrics=[c for c, _, _ in columns])
+        stats = {(r.strategy, r.metric): r for r in frame.itertuples(index=False)}
+    rows = []
+    for name in names:
+        runs = table[table["strategy"].astype(str) == name]
+        for segment in segments:
+            row: dict[str, Any] = {"strategy": name, "segment": segment}
+            for column, metric, of in columns:
+                if of != segment:
+                    continue
+                if stats:
+                    stat = stats[(name, column)]
+                    cell = format_interval(metric, stat.mean, stat.half_width)
+                    row[TABLE_COLUMNS[metric]] = cell + (SIGNIFICANT_MARK if stat.significant
+                                                         else "")
+                else:
+                    mean = float(runs[column].mean())
+                    row[TABLE_COLUMNS[metric]] = round(mean) if math.isfinite(mean) else "–"
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def interval_legend(table: pd.DataFrame, level: float = 0.95,

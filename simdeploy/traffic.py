@@ -17,11 +17,12 @@ them (an M/M/c/K station when the service time is exponential). A request is one
 ``(id, user, arrival_s)``; the whole path is callbacks on SimPy timeouts, with no process per
 request, and every request ends in exactly one outcome of :data:`simdeploy.records.OUTCOMES`.
 
-A mirroring route (Flagger's ``mirror: true``) copies requests to a canary pod. The copy takes
-a worker or a queue slot there like any request, and counts in the canary's own metrics (what
-an analysis reads), but no user waits for it: it has no outcome, and its failures are counted
-apart (``requests_mirrored_failed``). A copy's id is negative, which is how the serving path
-tells it from a user request.
+A mirroring route (Flagger's ``mirror: true``; Argo's ``setMirrorRoute``, for the users it
+matches) copies requests to a canary pod. The copy takes a worker or a queue slot there like
+any request, and counts in the canary's own metrics (what an analysis reads), but no user
+waits for it: it has no outcome, and its failures are counted apart
+(``requests_mirrored_failed``). A copy's id is negative, which is how the serving path tells
+it from a user request.
 """
 
 from __future__ import annotations
@@ -103,10 +104,15 @@ class Arrivals:
         self._chunk = chunk
         self.exhausted = self._cumulative[-1] <= 0
         self._by_segment: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.user_segment: np.ndarray | None = None
+        """Each user's segment (``traffic.segments``); None without segments."""
+        self.n_segments = 0
         if spec.segments is not None:
             if user_segment is None:
                 raise ValueError("traffic.segments needs each user's segment (assign_segments)")
             self._by_segment = _segment_draw(spec, user_segment)
+            self.user_segment = user_segment
+            self.n_segments = len(spec.segments)
 
     def _draw_users(self, n: int) -> np.ndarray:
         """The users of ``n`` requests (uniform, or segment first, then user within it)."""
@@ -189,6 +195,19 @@ class Workload:
         self._next_id = 0
         self._next_copy_id = -1
         self._log = recorder.requests
+        # With segments, each user's row of the per-segment counts by interval (one list
+        # index per count on the request path); None without segments, at no cost.
+        self._seg_requests: list[list[int]] | None = None
+        self._seg_new: list[list[int]] | None = None
+        self._seg_failed: list[list[int]] | None = None
+        self._seg_exposed: list[list[int]] | None = None
+        if arrivals.user_segment is not None:
+            recorder.track_segments(arrivals.n_segments)
+            of_user = arrivals.user_segment.tolist()
+            self._seg_requests = [recorder.segment_requests_by_bin[s] for s in of_user]
+            self._seg_new = [recorder.segment_new_by_bin[s] for s in of_user]
+            self._seg_failed = [recorder.segment_failed_by_bin[s] for s in of_user]
+            self._seg_exposed = [recorder.segment_exposed_by_bin[s] for s in of_user]
 
     def start(self) -> None:
         """Schedule the first arrival."""
@@ -217,8 +236,10 @@ class Workload:
         if rec.user_requests is not None:
             rec.user_requests[user] += 1
         pod = self.service.route(user)
-        if pod is not None and self.service.mirror_percent:
+        if pod is not None and self.service.mirroring:
             self._mirror(pod, user, now)
+        if self._seg_requests is not None:
+            self._count_segment(user, pod, now)
         req = (rid, user, now)
         if pod is None:
             version = self.service.primary
@@ -241,9 +262,17 @@ class Workload:
         else:
             self._fail(req, pod.version, OVERLOAD, now)
 
+    def _count_segment(self, user: int, pod: Pod | None, now: float) -> None:
+        """With segments: the request in its user's segment's interval, and whether it went to
+        a pod of the new version."""
+        k = int(now * self._inv_dt)
+        self._seg_requests[user][k] += 1  # type: ignore[index]
+        if pod is not None and pod.version == self.new_version:
+            self._seg_new[user][k] += 1  # type: ignore[index]
+
     def _mirror(self, routed: Pod, user: int, now: float) -> None:
         """Send a copy of a request routed to ``routed`` to a canary pod, if the route says so."""
-        pod = self.service.mirror(routed)
+        pod = self.service.mirror(routed, user)
         if pod is None:
             return
         rec = self.recorder
@@ -305,6 +334,8 @@ class Workload:
             if rec.latency_windows is not None:
                 rec.latency_windows.add(version, now, latency)
             if version == self.new_version:
+                if self._seg_exposed is not None and not rec.user_exposed_new[req[1]]:
+                    self._seg_exposed[req[1]][k] += 1
                 rec.user_exposed_new[req[1]] = 1
                 if rec.first_new_response_s != rec.first_new_response_s:  # NaN: the first
                     rec.first_new_response_s = now
@@ -321,6 +352,8 @@ class Workload:
         """The app answered with a 5xx: a failure, and still a response from ``version``."""
         if version == self.new_version:
             rec = self.recorder
+            if self._seg_exposed is not None and not rec.user_exposed_new[req[1]]:
+                self._seg_exposed[req[1]][min(int(now * self._inv_dt), rec.n_bins - 1)] += 1
             rec.user_exposed_new[req[1]] = 1
             if rec.first_new_response_s != rec.first_new_response_s:  # NaN: the first
                 rec.first_new_response_s = now
@@ -329,7 +362,10 @@ class Workload:
     def _fail(self, req: tuple, version: int, outcome: int, at_s: float) -> None:
         rec = self.recorder
         rec.outcomes[outcome] += 1
-        rec.failed_by_bin[version][min(int(at_s * self._inv_dt), rec.n_bins - 1)] += 1
+        k = min(int(at_s * self._inv_dt), rec.n_bins - 1)
+        rec.failed_by_bin[version][k] += 1
+        if self._seg_failed is not None:
+            self._seg_failed[req[1]][k] += 1
         if outcome != NO_ENDPOINT:
             fine = rec.failed_fine[version]
             fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1

@@ -47,3 +47,17 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 def scenario(**overrides: Any) -> simdeploy.Scenario:
     """A validated scenario: BASE with ``overrides``."""
     return simdeploy.load_scenario(merge(BASE, overrides))
+
+
+def with_ab_segments(mapping: dict[str, Any]) -> dict[str, Any]:
+    """``mapping`` with a beta segment (header ``x-canary: yes``, 20 %) and an enterprise one,
+    and two strategies: Flagger's A/B on the beta header, and Recreate."""
+    mapping["traffic"]["segments"] = [
+        {"name": "beta", "share": 0.2, "headers": {"x-canary": "yes"}},
+        {"name": "enterprise", "share": 0.8, "headers": {}}]
+    mapping["strategies"] = {
+        "ab": {"type": "Canary", "analysis": {"interval": "10s", "iterations": 50,
+                                              "match": [{"headers": {"x-canary":
+                                                                     {"exact": "yes"}}}]}},
+        "recreate": {"type": "Recreate"}}
+    return mapping

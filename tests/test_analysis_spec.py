@@ -82,7 +82,7 @@ def test_the_old_top_level_flagger_fields_move_into_analysis(tiny_mapping) -> No
      "strategies.s.steps[0].analysis.metrics: must not be empty"),
     ({"type": "Canary", "steps": [{"setWeight": 5, "analysis": {"metrics": [_metric()]}}]},
      "strategies.s.steps[0]: Step must have one of the following set: setWeight, pause, "
-     "analysis, kayentaStage or setHeaderRoute"),
+     "analysis, kayentaStage, setHeaderRoute or setMirrorRoute"),
     ({"type": "BlueGreen", "prePromotionAnalysis": {"metrics": [
         {"name": "m", "provider": {"simulation": {"query": "p99"}}}]}},
      "strategies.s.prePromotionAnalysis.metrics[0].provider.simulation.query: must be one of "

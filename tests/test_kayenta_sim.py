@@ -390,7 +390,7 @@ BAD = [
      ".outlierFactor", "must be > 0"),
     ({"kayentaStage": {}, "pause": {"duration": 5}},
      "steps[1]", "Step must have one of the following set: setWeight, pause, analysis, "
-                 "kayentaStage or setHeaderRoute"),
+                 "kayentaStage, setHeaderRoute or setMirrorRoute"),
     ({"kayenta": {"threshold": {"pass": 95.5, "marginal": 75}}},
      "steps[1].analysis.metrics[0].provider.kayenta.threshold.pass", "must be a whole number"),
     ({"kayenta": {"threshold": None}},

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from builders import with_ab_segments
 
 import simdeploy as sd
 from simdeploy.cli import main
@@ -400,15 +401,7 @@ def test_sweep_findings_with_one_replication_test_nothing() -> None:
 
 
 def test_a_scenario_with_segments_reports_exposure_per_segment(tiny_mapping, tmp_path) -> None:
-    tiny_mapping["traffic"]["segments"] = [
-        {"name": "beta", "share": 0.2, "headers": {"x-canary": "yes"}},
-        {"name": "enterprise", "share": 0.8, "headers": {}}]
-    tiny_mapping["strategies"] = {
-        "ab": {"type": "Canary", "analysis": {"interval": "10s", "iterations": 50,
-                                              "match": [{"headers": {"x-canary":
-                                                                     {"exact": "yes"}}}]}},
-        "recreate": {"type": "Recreate"}}
-    scenario = sd.load_scenario(tiny_mapping)
+    scenario = sd.load_scenario(with_ab_segments(tiny_mapping))
     out = write_report(scenario, tmp_path / "seg", replications=2, seed=1)
     exposure = pd.read_csv(out / "segments.csv")
     assert set(exposure.strategy) == {"ab", "recreate"}

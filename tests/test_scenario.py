@@ -295,14 +295,15 @@ BAD_FIELDS: list[tuple[str, tuple[Any, ...], Any, str, str]] = [
      "strategies.rolling.maxSurge", "must be an int or a percentage like '25%', got 2.5"),
     ("unknown-strategy-type", ("strategies", "rolling", "type"), "Rolling",
      "strategies.rolling.type",
-     "must be one of 'Recreate', 'RollingUpdate', 'BlueGreen', 'Canary', got 'Rolling'"),
+     "must be one of 'Recreate', 'RollingUpdate', 'BlueGreen', 'Canary', 'Pipeline', "
+     "got 'Rolling'"),
     ("step-both", ("strategies", "canary", "steps", 1),
      {"setWeight": 10, "pause": {"duration": 5}},
      "strategies.canary.steps[1]", "Step must have one of the following set: setWeight, pause, "
-     "analysis, kayentaStage or setHeaderRoute"),
+     "analysis, kayentaStage, setHeaderRoute or setMirrorRoute"),
     ("step-neither", ("strategies", "canary", "steps", 1), {},
      "strategies.canary.steps[1]", "Step must have one of the following set: setWeight, pause, "
-     "analysis, kayentaStage or setHeaderRoute"),
+     "analysis, kayentaStage, setHeaderRoute or setMirrorRoute"),
     ("pause-without-duration", ("strategies", "canary", "steps", 1), {"pause": {}},
      "strategies.canary.steps[1].pause.duration",
      "a pause without duration waits for a human; give a duration"),

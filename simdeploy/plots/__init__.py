@@ -20,6 +20,9 @@ Three pictures answer the three questions people ask of a release:
 * :func:`plot_sweep` and :func:`plot_sweep_heatmap` read a sweep (:func:`simdeploy.sweep`):
   a cost against one swept setting with interval bands per strategy, and a map of a cost over
   two settings, one panel per strategy.
+* :func:`plot_segment_timeline` reads runs of a scenario with user segments
+  (``traffic.segments``): per strategy, the share of each segment's requests on the new
+  version over time and each segment's failed requests, so who got the release when is seen.
 
 The functions build :class:`matplotlib.figure.Figure` objects directly and never touch
 ``pyplot``: library code must not change the global backend or figure registry. The figures
@@ -42,6 +45,7 @@ from simdeploy.plots._style import (
 )
 from simdeploy.plots.comparison import COMPARISON_METRICS, COST_METRIC, plot_comparison
 from simdeploy.plots.detection import plot_detection
+from simdeploy.plots.segments import SEGMENT_COLORS, plot_segment_timeline
 from simdeploy.plots.sweep import SWEEP_METRICS, plot_sweep, plot_sweep_heatmap
 from simdeploy.plots.timeline import plot_timeline
 from simdeploy.plots.tradeoff import plot_tradeoff
@@ -49,11 +53,13 @@ from simdeploy.plots.tradeoff import plot_tradeoff
 __all__ = [
     "COMPARISON_METRICS",
     "COST_METRIC",
+    "SEGMENT_COLORS",
     "STRATEGY_COLORS",
     "SWEEP_METRICS",
     "VERSION_COLORS",
     "plot_comparison",
     "plot_detection",
+    "plot_segment_timeline",
     "plot_sweep",
     "plot_sweep_heatmap",
     "plot_timeline",

@@ -14,7 +14,7 @@ from typing import Any
 
 import simpy
 
-from simdeploy.strategies import blue_green, canary, recreate, rolling
+from simdeploy.strategies import blue_green, canary, pipeline, recreate, rolling
 from simdeploy.strategies.context import Rollout
 
 __all__ = ["REGISTRY", "Rollout", "roll_out"]
@@ -24,6 +24,7 @@ REGISTRY: dict[str, Callable[[Rollout, Any], Generator[simpy.Event, Any, str]]] 
     "RollingUpdate": rolling.roll_out,
     "BlueGreen": blue_green.roll_out,
     "Canary": canary.roll_out,
+    "Pipeline": pipeline.roll_out,
 }
 """Strategy ``type`` in the scenario → its ``roll_out`` generator function."""
 

@@ -10,6 +10,13 @@ applied by the proxies after the propagation delay. Blue is kept ``scaleDownDela
 scaled to 0. With a health gate (post-promotion analysis), blue also stays until the gate has
 passed a full window; a failure switches the Service back to blue and scales green down after
 ``abortScaleDownDelaySeconds`` (0: never, as in Argo).
+
+Switched at an external load balancer (``externalLoadBalancer``), the selector change reaches
+the traffic through an AWS target group instead of kube-proxy (:mod:`simdeploy.target_group`):
+the LBC re-registers the active Service's targets, or the listener moves to green's target
+group, a propagation delay later, and blue's targets drain for the deregistration delay. The
+scale-down delay still counts from the selector change, so blue may die while the load
+balancer still sends it requests (semantics.md X6, X15).
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     blue = ctx.stable
     # The active Service has always selected blue's pod-template-hash.
     ctx.service.select((blue.version,), at_once=True)
+    targets = ctx.service.target_groups if spec.external_load_balancer is not None else None
+    if targets is not None:  # from now on the load balancer's target group routes
+        targets.start(ctx, blue)
     green = ctx.cluster.replica_set(ctx.new_version)
     preview = min(spec.preview_replica_count or n, n)
     green.scale(preview, "green (preview)" if preview < n else "green")
@@ -73,11 +83,17 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
         ctx.abort_on_deadline(env.active_process)
     try:
         yield from _prepare_green(ctx, spec, green, preview)
+        if targets is not None and not targets.shared:
+            # green's own target group, with the LBC's readiness gate: Ready once healthy (X7)
+            gate = targets
+            yield from ctx.wait_until(lambda: gate.gate_open(green))
     except (simpy.Interrupt, _PrePromotionFailedError) as stop:
         # blue never stopped serving: the abort only takes green away
         reason = stop.cause if isinstance(stop, simpy.Interrupt) else str(stop)
         ctx.recorder.event("abort", green.name, 0, str(reason))
         green.scale(0, "abort: scale green down")
+        if targets is not None:
+            targets.pods_deleted(green)
         return ctx.finish("aborted")
     # The scale-down delay counts from the selector change, not from the proxies applying it.
     ctx.recorder.event("promote", green.name, n, "green is promoted")
@@ -85,6 +101,8 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
     ctx.recorder.event("weight", green.name, n, "selector switch", weight=100)
     if spec.dns is not None:  # the record moves now; each client follows with its cache
         ctx.service.switch_by_dns(green.version, ctx.dns_clients.switch_times(env.now))
+    elif targets is not None:  # the LBC re-registers, or the listener moves, after propagation
+        targets.switch_to(green)
     else:
         ctx.service.select((green.version,))
     ctx.service.primary = green.version
@@ -113,15 +131,21 @@ def roll_out(ctx: Rollout, spec: BlueGreen) -> Generator[simpy.Event, Any, str]:
         ctx.recorder.event("weight", green.name, 0, "selector back to blue", weight=0)
         if spec.dns is not None:
             ctx.service.switch_by_dns(blue.version, ctx.dns_clients.switch_times(env.now))
+        elif targets is not None:
+            targets.switch_to(blue)
         else:
             ctx.service.select((blue.version,))
         ctx.service.primary = blue.version
         if spec.abort_scale_down_delay_seconds > 0:  # 0: keep green up for a look (Argo)
             yield env.timeout(spec.abort_scale_down_delay_seconds)
             green.scale(0, "abort: scale green down")
+            if targets is not None:
+                targets.pods_deleted(green)
         return ctx.finish("aborted")
     if watch is not None:
         watch.stop()
     blue.scale(0, "scale-down delay over: blue to 0")
+    if targets is not None:  # blue dies whether or not the load balancer is done with it
+        targets.pods_deleted(blue)
     return ctx.finish("completed")
 

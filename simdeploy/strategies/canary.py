@@ -20,6 +20,10 @@ their first version. After the last step the canary is promoted (``sync.go promo
 the old stable is removed after ``scaleDownDelaySeconds`` with a router, at once otherwise.
 A failed health gate aborts (A13): traffic goes back to stable and the canary is scaled down
 (after ``abortScaleDownDelaySeconds`` with a router).
+
+With a router, ``setHeaderRoute`` sends matching requests 100 % to the canary and
+``setMirrorRoute`` copies ``percentage`` % of the matching requests to it (semantics.md T8,
+T9); both steps complete at once, and the managed routes are removed at promotion or abort.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from simdeploy.rules.kubernetes import resolve_fenceposts
 if TYPE_CHECKING:
     from simdeploy.analysis_spec import ArgoAnalysis, KayentaStage
     from simdeploy.cluster import ReplicaSet
-    from simdeploy.scenario import Canary, SetHeaderRoute
+    from simdeploy.scenario import Canary, SetHeaderRoute, SetMirrorRoute
     from simdeploy.strategies.context import Rollout
 
 __all__ = ["roll_out"]
@@ -71,6 +75,8 @@ class _CanaryRun:
         """Argo's background analysis, once its starting step is reached."""
         self.header_routed = False
         """A ``setHeaderRoute`` is in place."""
+        self.mirror_routes: dict[str, tuple[list[dict[str, Any]], int]] = {}
+        """The ``setMirrorRoute`` routes in place: name → (match blocks, percentage)."""
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -116,11 +122,52 @@ class _CanaryRun:
             self.remove_header_route(f"setHeaderRoute {spec.name} removed")
 
     def remove_header_route(self, why: str) -> None:
-        """Managed routes are removed at the end of the rollout and on abort (T8)."""
+        """A ``setHeaderRoute`` step without ``match`` removes the header route (T8)."""
         if self.header_routed:
             self.ctx.recorder.event("route", self.canary.name, 0, why)
             self.ctx.service.clear_header_route()
             self.header_routed = False
+
+    def mirror_route(self, spec: SetMirrorRoute) -> None:
+        """Argo's ``setMirrorRoute``: a copy of ``percentage`` % of the matching requests goes
+        to the canary, the requests themselves follow the weights; a step without ``match``
+        removes the route of that name; the step completes at once (semantics.md T9, A3).
+
+        Argo's Istio reconciler puts the route, named, above the others, with the weighted
+        route's destinations and ``mirror`` + ``mirrorPercentage`` (argoproj/argo-rollouts
+        rollout/trafficrouting/istio/istio.go SetMirrorRoute, createMirrorRoute), so several
+        mirror routes may be in place at once; the first in ``managedRoutes`` order that a
+        request matches decides (``orderRoutes``). Simplifications: a header route in place
+        wins over a mirror route whatever their order, and, as for Flagger's mirror, only
+        requests the weights send to the stable are copied (Istio would copy the matching
+        requests sent to the canary too, a second request on the canary).
+        """
+        name = spec.name
+        if spec.match:
+            self.mirror_routes[name] = ([m.as_match() for m in spec.match], spec.percentage)
+            detail = f"setMirrorRoute {name} ({spec.percentage}% copied)"
+        elif name in self.mirror_routes:
+            del self.mirror_routes[name]
+            detail = f"setMirrorRoute {name} removed"
+        else:  # nothing of that name to remove
+            return
+        self.ctx.recorder.event("route", self.canary.name, 0, detail)
+        order = {route.name: i for i, route in enumerate(self.spec.managed_routes or [])}
+        in_order = sorted(self.mirror_routes, key=lambda n: order.get(n, len(order)))
+        self.ctx.service.set_mirror_routes([self.mirror_routes[n] for n in in_order])
+
+    def remove_managed_routes(self, why: str) -> None:
+        """Managed routes are removed at the end of the rollout and on abort, all in one row
+        (T8, T9; argo-rollouts ``RemoveManagedRoutes``)."""
+        if not self.header_routed and not self.mirror_routes:
+            return
+        self.ctx.recorder.event("route", self.canary.name, 0, why)
+        if self.header_routed:
+            self.ctx.service.clear_header_route()
+            self.header_routed = False
+        if self.mirror_routes:
+            self.ctx.service.set_mirror_routes([])
+            self.mirror_routes = {}
 
     def stop_analysis(self) -> None:
         """An abort ends the background run too."""
@@ -203,7 +250,7 @@ class _CanaryRun:
         self.canary.scale(self.n, "promote: canary to full size")
         yield from ctx.wait_until(lambda: self.canary.available >= self.n)
         yield self.route(100)
-        self.remove_header_route("promoted: managed routes removed")
+        self.remove_managed_routes("promoted: managed routes removed")
         ctx.service.primary = self.canary.version
         ctx.promoted()
         if self.background is not None:  # the rollout is complete: the run is terminated
@@ -289,6 +336,8 @@ def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
                 yield from run.kayenta_stage(step.kayenta_stage, index)
             elif step.set_header_route is not None:
                 run.header_route(step.set_header_route)
+            elif step.set_mirror_route is not None:
+                run.mirror_route(step.set_mirror_route)
         if background is not None and run.background is None:  # startingStep == len(steps)
             run.start_background(background)
         if watch is not None:
@@ -296,7 +345,7 @@ def roll_out(ctx: Rollout, spec: Canary) -> Generator[simpy.Event, Any, str]:
     except (simpy.Interrupt, _AnalysisAbortError) as stop:
         reason = stop.cause if isinstance(stop, simpy.Interrupt) else str(stop)
         run.stop_analysis()
-        run.remove_header_route("abort: managed routes removed")
+        run.remove_managed_routes("abort: managed routes removed")
         if watch is not None:
             watch.stop()
         yield from run.abort(str(reason))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from simdeploy.records import Recorder
     from simdeploy.routing import Service
     from simdeploy.scenario import Scenario
+    from simdeploy.tracks import TrackDeployment
 
 __all__ = ["Rollout"]
 
@@ -43,6 +44,14 @@ class Rollout:
     """Answers analysis queries (:mod:`simdeploy.measurements`)."""
     dns_clients: DnsClients | None = None
     """Every user's DNS cache, for a blue-green switched by DNS."""
+    tracks: dict[str, TrackDeployment] | None = None
+    """The scenario's tracks, for a pipeline over them (None: one Deployment)."""
+    track: str | None = None
+    """The track this context updates (a pipeline's stage); None: the scenario's Deployment."""
+    track_replicas: int | None = None
+    """The track's spec.replicas (None: ``deployment.replicas``)."""
+    undo_to: ReplicaSet | None = None
+    """A rollback: the existing ReplicaSet to scale back up instead of creating a new one."""
     outcome: str | None = None
     finished_at: float | None = None
     deadline_exceeded: bool = False
@@ -59,7 +68,9 @@ class Rollout:
 
     @property
     def replicas(self) -> int:
-        """The Deployment's spec.replicas."""
+        """The Deployment's spec.replicas (the track's, in a pipeline's stage)."""
+        if self.track_replicas is not None:
+            return self.track_replicas
         return self.scenario.deployment.replicas
 
     def next_pass(self) -> Generator[simpy.Event, Any, None]:
@@ -147,8 +158,18 @@ class Rollout:
         self.touch_progress()
 
     def finish(self, outcome: str) -> str:
-        """Record the end of the rollout."""
+        """Record the end of the rollout (of a track's update: ``track_<outcome>``, the track
+        in ``detail``, so that the run's own outcome event stays the pipeline's)."""
         self.outcome = outcome
         self.finished_at = self.env.now
-        self.recorder.event(outcome, self.scenario.release.new.name, 0, "")
+        if self.track is None:
+            self.recorder.event(outcome, self.scenario.release.new.name, 0, "")
+        else:
+            self.recorder.event(f"track_{outcome}", self.version_name, 0, self.track)
         return outcome
+
+    @property
+    def version_name(self) -> str:
+        """The label of the version this context rolls out."""
+        release = self.scenario.release
+        return release.new.name if self.new_version == 1 else release.current.name

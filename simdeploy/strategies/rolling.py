@@ -53,7 +53,7 @@ def roll_out(ctx: Rollout, spec: RollingUpdate) -> Generator[simpy.Event, Any, s
     cluster = ctx.cluster
     stable = ctx.stable
     undo_at = None if spec.undo_after is None else env.now + spec.undo_after
-    new: ReplicaSet | None = None
+    new: ReplicaSet | None = ctx.undo_to  # a pipeline's rollback scales the old one back up
     undone = False
     why = "kubectl rollout undo"
     watch = None

@@ -1,0 +1,210 @@
+"""Pipeline: a release promoted track by track (internal → free → paid → production).
+
+Bitmovin's multi-stage canary (semantics.md T1–T5) runs every service as standing tracks,
+each its own Deployment, and a new build is deployed to one track after the other, "after some
+time" in a stage "without abnormal behaviour" (T4). The post gives neither durations nor
+automatic gates; a pipeline here makes them explicit: each stage
+
+1. records a ``stage`` event (``detail`` the track, ``replicas`` the stage's index) and
+   updates its track with the track's own strategy (RollingUpdate at Kubernetes' defaults
+   unless the track says otherwise: :mod:`simdeploy.strategies` run unchanged inside a
+   :class:`~simdeploy.tracks.TrackDeployment`);
+2. soaks for ``soak``;
+3. checks its gate: a ``healthGate`` is watched from the update's start to the end of the soak
+   (and, as for blue-green's post-promotion check, the stage waits until it has seen one whole
+   window with enough requests, so a stage is never passed on no evidence); an Argo analysis
+   runs from the end of the update through the soak, and one whose metrics all have a
+   ``count`` is waited for, as an inline analysis step is (argo-rollouts
+   ``rollout/analysis.go``); otherwise it is terminated at the end of the soak, its running
+   metrics ending Successful (A18). A stage that passes records ``stage_passed``.
+
+A failed gate, or a track whose own update aborts (its own analysis, health gate or progress
+deadline), fails the stage (``stage_failed``) and the pipeline rolls back every track it has
+touched: the track being updated is interrupted and undoes itself as its strategy does; a
+track already updated gets ``kubectl rollout undo`` (``rollback`` event, the track in
+``detail``): its previous ReplicaSet scaled back up by the RollingUpdate rules, at the track's
+``maxSurge``/``maxUnavailable`` when it has them and Kubernetes' 25 %/25 % otherwise (a
+Recreate track is recreated), all tracks at once; its Service selects both versions during
+the undo, as a plain Deployment's Service does. The pipeline's outcome is ``completed`` when
+every stage passed and ``aborted`` after a rollback. Tracks the pipeline never reached are
+never touched, so their users never see the new version.
+
+Each track's update has its own progress deadline (``deployment.progressDeadlineSeconds``);
+soaking is not lack of progress, so the pipeline itself watches none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simdeploy.analysis import HealthWatch
+from simdeploy.analysis_run import AnalysisRun, interrupt_on_bad_end, stops_rollout
+from simdeploy.scenario import Canary, HealthGate, Recreate, RollingUpdate
+
+if TYPE_CHECKING:
+    from simdeploy.analysis_spec import ArgoAnalysis
+    from simdeploy.scenario import Pipeline, PipelineStage, TrackSpec, TrackStrategy
+    from simdeploy.strategies.context import Rollout
+    from simdeploy.tracks import TrackDeployment
+
+__all__ = ["roll_out"]
+
+OLD, NEW = 0, 1
+
+
+class _StageFailedError(Exception):
+    """A stage's track update ended without completing."""
+
+
+def _topology(ctx: Rollout) -> tuple[dict[str, TrackDeployment], dict[str, TrackSpec]]:
+    """The run's tracks and their specs (the scenario schema gives a Pipeline both)."""
+    tracks, specs = ctx.tracks, ctx.scenario.tracks
+    if tracks is None or specs is None:
+        raise ValueError("a Pipeline needs tracks")
+    return tracks, specs
+
+
+def _track_context(ctx: Rollout, track: TrackDeployment, new_version: int) -> Rollout:
+    """The context a track's own strategy works in: its ReplicaSets, its Service."""
+    live = [rs for rs in track.replica_sets if rs.spec > 0 and rs.version != new_version]
+    stable = live[0] if live else track.replica_sets[0]
+    tctx = replace(ctx, cluster=track, service=track.service, stable=stable,
+                   new_version=new_version, track=track.name, track_replicas=track.replicas,
+                   tracks=None, outcome=None, finished_at=None, deadline_exceeded=False,
+                   deadline_exceeded_ever=False, paused=False, watching_deadline=True,
+                   last_progress_s=ctx.env.now, on_deadline=[], undo_to=None,
+                   _progress_counts=(0, 0, 0, 0), _wake=None)
+
+    def deadline_passed() -> None:
+        ctx.deadline_exceeded_ever = True
+
+    tctx.on_deadline.append(deadline_passed)
+    return tctx
+
+
+def _update(tctx: Rollout, spec: TrackStrategy) -> Generator[simpy.Event, Any, str]:
+    """A process: one track's update by its own strategy (as :func:`simdeploy.strategies.
+    roll_out` starts one, without waiting for the release time)."""
+    from simdeploy.strategies import REGISTRY
+
+    tctx.cluster.subscribe(tctx.observe_progress)
+    tctx.observe_progress()
+    tctx.env.process(tctx.watch_deadline())
+    outcome = yield from REGISTRY[spec.type](tctx, spec)
+    return outcome
+
+
+def _undo_spec(spec: TrackStrategy) -> RollingUpdate | Recreate:
+    """How ``kubectl rollout undo`` rolls a track back: by its own surge rules if it has some."""
+    if isinstance(spec, Recreate):
+        return spec
+    if isinstance(spec, RollingUpdate | Canary):
+        return RollingUpdate(type="RollingUpdate", max_surge=spec.max_surge,
+                             max_unavailable=spec.max_unavailable)
+    return RollingUpdate(type="RollingUpdate")
+
+
+def _undo(ctx: Rollout, track: TrackDeployment,
+          spec: TrackStrategy) -> Generator[simpy.Event, Any, str]:
+    """A process: roll an updated track back to the current version."""
+    from simdeploy.strategies import REGISTRY
+
+    old = [rs for rs in track.replica_sets if rs.version == OLD]
+    tctx = _track_context(ctx, track, OLD)
+    tctx.undo_to = old[0] if old else None
+    ctx.recorder.event("rollback", tctx.version_name, track.replicas, track.name)
+    track.service.clear_header_route()
+    track.service.select((OLD, NEW))
+    undo = _undo_spec(spec)
+    tctx.cluster.subscribe(tctx.observe_progress)
+    tctx.observe_progress()
+    tctx.env.process(tctx.watch_deadline())
+    outcome = yield from REGISTRY[undo.type](tctx, undo)
+    return outcome
+
+
+def _gate_analysis(ctx: Rollout, gate: ArgoAnalysis, track: str,
+                   target: simpy.Process) -> AnalysisRun:
+    run = AnalysisRun(ctx, gate, f"{track} gate")
+    ctx.env.process(interrupt_on_bad_end(ctx, run, target))
+    return run
+
+
+def _stage(ctx: Rollout, index: int, stage: PipelineStage,
+           running: dict[str, simpy.Process]) -> Generator[simpy.Event, Any, None]:
+    """Update, soak and gate one stage; raises on a failed update (interrupts on a failed
+    gate come from the watchers)."""
+    env = ctx.env
+    tracks, specs = _topology(ctx)
+    track = tracks[stage.track]
+    spec = specs[stage.track].strategy
+    me = env.active_process
+    ctx.recorder.event("stage", ctx.scenario.release.new.name, index, stage.track)
+    gate = stage.gate
+    watch = HealthWatch(ctx, gate, me) if isinstance(gate, HealthGate) else None
+    run = None
+    try:
+        process = running[stage.track] = env.process(_update(_track_context(ctx, track, NEW),
+                                                             spec))
+        outcome = yield process
+        if outcome != "completed":
+            raise _StageFailedError(f"{stage.track} update {outcome}")
+        if gate is not None and not isinstance(gate, HealthGate):
+            run = _gate_analysis(ctx, gate, stage.track, me)
+        if stage.soak > 0:
+            yield env.timeout(stage.soak)
+        if watch is not None and not watch.passed.triggered:
+            yield watch.passed
+        if run is not None and not run.done.triggered and all(
+                m.count for m in run.spec.metrics):
+            yield run.done
+    finally:
+        if watch is not None:
+            watch.stop()
+        if run is not None:
+            run.stop()
+    if run is not None and stops_rollout(run.phase, run.spec):
+        raise _StageFailedError(f"{stage.track} gate {run.phase}")
+    ctx.recorder.event("stage_passed", ctx.scenario.release.new.name, index, stage.track)
+
+
+def roll_out(ctx: Rollout, spec: Pipeline) -> Generator[simpy.Event, Any, str]:
+    """Run the stages in order; on a failure, roll back every track touched."""
+    _topology(ctx)
+    ctx.watching_deadline = False
+    running: dict[str, simpy.Process] = {}
+    index = 0
+    try:
+        for index, stage in enumerate(spec.stages):
+            yield from _stage(ctx, index, stage, running)
+    except (simpy.Interrupt, _StageFailedError) as failure:
+        why = failure.cause if isinstance(failure, simpy.Interrupt) else str(failure)
+        ctx.recorder.decide_abort()
+        ctx.recorder.event("stage_failed", ctx.scenario.release.new.name, index,
+                           spec.stages[index].track)
+        ctx.recorder.event("abort", ctx.scenario.release.new.name, 0, str(why))
+        yield from _roll_back(ctx, running)
+        return ctx.finish("aborted")
+    ctx.promoted()
+    return ctx.finish("completed")
+
+
+def _roll_back(ctx: Rollout, running: dict[str, simpy.Process]) -> Generator[simpy.Event, Any,
+                                                                            None]:
+    """Stop the update in progress (it undoes itself) and undo every track updated."""
+    env = ctx.env
+    tracks, specs = _topology(ctx)
+    for name, process in running.items():
+        if process.is_alive and not isinstance(specs[name].strategy, Recreate):
+            process.interrupt("pipeline rolled back")
+    undos = []
+    for name, process in running.items():
+        outcome = (yield process) if process.is_alive else process.value
+        if outcome == "completed":
+            undos.append(env.process(_undo(ctx, tracks[name], specs[name].strategy)))
+    if undos:
+        yield env.all_of(undos)
