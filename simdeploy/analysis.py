@@ -31,10 +31,14 @@ __all__ = ["HealthWatch"]
 class HealthWatch:
     """Checks the gate periodically and interrupts the rollout process when it fails."""
 
-    def __init__(self, ctx: Rollout, gate: HealthGate, target: simpy.Process) -> None:
+    def __init__(self, ctx: Rollout, gate: HealthGate, target: simpy.Process,
+                 lane: int | None = None) -> None:
         self.ctx = ctx
         self.gate = gate
         self.target = target
+        self.lane = lane
+        """Judge only one lane's requests (a pipeline stage's track on the new version), and
+        only those since the gate started; None: the new version's, over the whole window."""
         self.failed = False
         self.passed = ctx.env.event()
         """Fires at the first check that saw a full window with enough requests, all healthy."""
@@ -54,8 +58,14 @@ class HealthWatch:
             yield env.timeout(gate.interval)
             if not self._active or not self.target.is_alive:
                 return
-            requests, failed = self.ctx.recorder.new_version_window(env.now - gate.window,
-                                                                    env.now)
+            seen_s = gate.window  # a stage's gate looks no further back than the stage
+            if self.lane is None:
+                requests, failed = self.ctx.recorder.new_version_window(env.now - gate.window,
+                                                                        env.now)
+            else:
+                seen_s = min(gate.window, env.now - self._started_s)
+                requests, failed = self.ctx.recorder.lane_window(self.lane, env.now - seen_s,
+                                                                 env.now)
             # the fraction, not failed > rate × requests: 0.29 × 100 is 28.999999999999996 in
             # floating point, which would fail a window of exactly 29 failures in 100
             if requests >= gate.min_requests and failed / requests > gate.max_error_rate:
@@ -64,7 +74,7 @@ class HealthWatch:
                 record_verdict(self.ctx, "Failed")
                 self.ctx.recorder.event(
                     "analysis_failed", self.ctx.scenario.release.new.name, 0,
-                    f"{failed}/{requests} failed in {gate.window:g}s > {gate.max_error_rate:g}",
+                    f"{failed}/{requests} failed in {seen_s:g}s > {gate.max_error_rate:g}",
                 )
                 self.target.interrupt("health gate failed")
                 return

@@ -94,6 +94,7 @@ class Pod:
         "healthy",
         "in_view",
         "inflight",
+        "lane",
         "name",
         "queue",
         "rank_stamp",
@@ -117,6 +118,7 @@ class Pod:
         self.rank_stamp = 0
         """Bumped when the pod gets a new deletion-order heap entry; older ones are stale."""
         self.version = replica_set.version
+        self.lane = replica_set.lane
         self.created_at = now
         self.scheduled = False
         self.started = False
@@ -158,10 +160,14 @@ class ReplicaSet:
     """
 
     def __init__(self, cluster: Cluster, version: int, revision: int,
-                 service: Service | None = None, track: str | None = None) -> None:
+                 service: Service | None = None, track: str | None = None,
+                 lane: int | None = None) -> None:
         self.cluster = cluster
         self.version = version
         self.revision = revision
+        self.lane = version if lane is None else lane
+        """Where its pods' requests count for health gates (:meth:`simdeploy.records.Recorder.
+        lane_window`): the version, or with tracks the (track, version) pair."""
         self.service = cluster.service if service is None else service
         """The Service whose endpoints the pods become (a track's own ClusterIP Service)."""
         self.track = track
@@ -345,12 +351,13 @@ class Cluster:
     # -- ReplicaSets and notifications ------------------------------------------------------
 
     def replica_set(self, version: int, service: Service | None = None,
-                    track: str | None = None) -> ReplicaSet:
+                    track: str | None = None, lane: int | None = None) -> ReplicaSet:
         """Create an empty ReplicaSet for ``version`` with the next revision number (of its
-        track), whose pods become endpoints of ``service`` (default: the cluster's)."""
+        track), whose pods become endpoints of ``service`` (default: the cluster's) and count
+        in ``lane`` (default: the version)."""
         revision = 1 + max((rs.revision for rs in self.replica_sets if rs.track == track),
                            default=0)
-        rs = ReplicaSet(self, version, revision, service, track)
+        rs = ReplicaSet(self, version, revision, service, track, lane)
         self.replica_sets.append(rs)
         return rs
 

@@ -38,6 +38,7 @@ TABLE_COLUMNS = {
     "requests_failed": "failed req",
     "error_rate": "error %",
     "users_exposed_new": "users on new",
+    "users_exposed_before_promotion": "before promotion",
     "users_with_errors": "users w/ errors",
     "users_failed_new": "users failed by new",
     "detected_s": "detected s",
@@ -55,10 +56,14 @@ never got room are Pending, shown in their own column when there were any. ``ext
 shows when the scenario prices pods (``cluster.podCostPerHour``)."""
 
 COUNT_KEYS = frozenset({"requests_failed", "users_exposed_new", "users_with_errors",
+                        "users_exposed_before_promotion",
                         "users_failed_new", "peak_pods_scheduled", "peak_pods_pending"})
 """Columns that count things: printed as whole numbers."""
 _SHOWN_WHEN_NONZERO = frozenset({"peak_pods_pending", "extra_cost"})
 _SHOWN_WHEN_ABORTED = frozenset({"users_failed_new", "detected_s"})
+_SHOWN_WHEN_PROMOTED_EARLY = "users_exposed_before_promotion"
+"""Shown when some strategy promoted the new version while users were still to reach it
+(the count differs from ``users_exposed_new``): how many saw it before everyone did."""
 """Shown when some run aborted after the new version answered (``detected_s`` is a number):
 then who the new version failed, and how long it took to notice, are the question."""
 
@@ -194,9 +199,12 @@ def summary_by_strategy(table: pd.DataFrame, *, priced: bool = False) -> pd.Data
     """
     rows = []
     aborted = "detected_s" in table and bool(table["detected_s"].notna().any())
+    early = (_SHOWN_WHEN_PROMOTED_EARLY in table
+             and bool((table[_SHOWN_WHEN_PROMOTED_EARLY] != table["users_exposed_new"]).any()))
     shown = {key: label for key, label in TABLE_COLUMNS.items()
              if (key in _SHOWN_WHEN_ABORTED and aborted)
-             or (key not in _SHOWN_WHEN_ABORTED
+             or (key == _SHOWN_WHEN_PROMOTED_EARLY and early)
+             or (key not in _SHOWN_WHEN_ABORTED and key != _SHOWN_WHEN_PROMOTED_EARLY
                  and (key not in _SHOWN_WHEN_NONZERO or (key == "extra_cost" and priced)
                       or (key in table and table[key].abs().sum() > 0)))}
     for name, group in table.groupby("strategy", sort=False):

@@ -65,8 +65,13 @@ class Gateway:
     def __init__(self, spec: GatewaySpec, services: Mapping[str, Service], production: str,
                  split_by: str, rng_routing: np.random.Generator, n_users: int,
                  user_segment: Sequence[int] | None,
-                 segment_headers: Sequence[Mapping[str, str]]) -> None:
+                 segment_headers: Sequence[Mapping[str, str]], *,
+                 mirroring: bool = False) -> None:
         self.services = dict(services)
+        self.mirroring = mirroring
+        """Whether some track's strategy may mirror (then each request asks its track's
+        Service, which mirrors only while its route says so); fixed for the run, so that the
+        workload's per-request check stays one attribute read."""
         self._tracks = list(self.services.values())
         self._production = self.services[production]
         self._rules: list[list[tuple[float, Service]]] = []
@@ -114,11 +119,6 @@ class Gateway:
             if draw < cumulative:
                 return service.route(user)
         return backends[-1][1].route(user)
-
-    @property
-    def mirroring(self) -> bool:
-        """Whether some track mirrors (a track's own canary with a mirror route)."""
-        return any(service.mirroring for service in self._tracks)
 
     def mirror(self, routed: Pod, user: int) -> Pod | None:
         """The copy of a request of ``user`` routed to ``routed``: its track's mirror decides."""

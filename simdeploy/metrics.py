@@ -56,6 +56,7 @@ SUMMARY_KEYS = (
     "requests_mirrored_failed",
     "standing_pods",
     "standing_extra_pod_seconds",
+    "users_exposed_before_promotion",
 )
 """The keys every summary has, in this order; ``requests_<outcome>`` counts follow them.
 
@@ -67,6 +68,12 @@ send the new version nothing, both NaN without an abort; ``requests_failed_new``
 ``Inconclusive``, ``Error``), or empty when the strategy has none; ``requests_mirrored`` counts
 the copies of requests a mirroring route sent to the canary and ``requests_mirrored_failed``
 those the canary failed: no user saw them, so they are in no other count.
+
+``users_exposed_before_promotion`` is the blast radius of a progressive release: the users
+served by the new version before the decision to give it to everyone (the ``promote`` event
+of a canary after its last step or of Flagger, blue-green's switch, a pipeline's production
+stage; the end of a RollingUpdate or Recreate); for a release never promoted (aborted,
+stalled), every user it reached.
 
 Standing capacity: with tracks, ``baseline_pods`` is every track's replicas and the rollout's
 ``extra_pod_seconds`` are above that; ``standing_pods`` are the pods the topology runs beyond

@@ -53,6 +53,9 @@ class Recorder:
         version)."""
         self.failed_fine = [[0] * n_fine for _ in range(n_versions)]
         """Of those, the failures, by the time of the failure, per 0.1 s."""
+        self.lanes_of_version = [[v] for v in range(n_versions)]
+        """The rows of ``requests_fine``/``failed_fine`` each version's pods count in (one per
+        version; one per track and version with tracks, :meth:`use_lanes`)."""
         self.new_version = n_versions - 1
         """The version a release brings (the last)."""
         self.requests_failed_new = 0
@@ -65,6 +68,8 @@ class Recorder:
         """When the rollout decided to abort (or undo); NaN if it never did."""
         self.analysis_verdict = ""
         """The phase the rollout's analysis ended in (Argo's spelling), "" without analysis."""
+        self.exposed_at_promotion: int | None = None
+        """Users served by the new version when it was promoted to everyone (None: not yet)."""
         self.requests_mirrored = 0
         """Copies of user requests a mirroring route sent to the canary (never user requests)."""
         self.requests_mirrored_failed = 0
@@ -122,12 +127,31 @@ class Recorder:
         """The number of pods bound to a node changed."""
         self.scheduled_counts.append((time_s, count))
 
+    def use_lanes(self, n_tracks: int) -> None:
+        """Count the health-gate bins per (track, version) pair: lane ``track × versions +
+        version`` (a run with tracks), so that a pipeline stage's gate reads its own track."""
+        n_versions = len(self.lanes_of_version)
+        n_fine = len(self.requests_fine[0])
+        self.requests_fine = [[0] * n_fine for _ in range(n_tracks * n_versions)]
+        self.failed_fine = [[0] * n_fine for _ in range(n_tracks * n_versions)]
+        self.lanes_of_version = [[t * n_versions + v for t in range(n_tracks)]
+                                 for v in range(n_versions)]
+
     def window(self, version: int, start_s: float, end_s: float) -> tuple[int, int]:
         """(requests, failed) of ``version``'s pods in [start_s, end_s), to 0.1 s."""
-        requests = self.requests_fine[version]
+        requests = failed = 0
+        for lane in self.lanes_of_version[version]:
+            r, f = self.lane_window(lane, start_s, end_s)
+            requests += r
+            failed += f
+        return requests, failed
+
+    def lane_window(self, lane: int, start_s: float, end_s: float) -> tuple[int, int]:
+        """(requests, failed) of one lane's pods in [start_s, end_s), to 0.1 s."""
+        requests = self.requests_fine[lane]
         lo = max(0, round(start_s * GATE_BINS_PER_S))
         hi = min(len(requests), max(lo, round(end_s * GATE_BINS_PER_S)))
-        return sum(requests[lo:hi]), sum(self.failed_fine[version][lo:hi])
+        return sum(requests[lo:hi]), sum(self.failed_fine[lane][lo:hi])
 
     def new_version_window(self, start_s: float, end_s: float) -> tuple[int, int]:
         """(requests, failed) of the new version in [start_s, end_s), to 0.1 s."""

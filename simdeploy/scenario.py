@@ -47,6 +47,7 @@ from simdeploy.distributions import (
     SpecModel,
 )
 from simdeploy.errors import FieldError, ScenarioError, one_line, shown
+from simdeploy.gateway import rule_for_headers
 from simdeploy.gateway_spec import GatewaySpec
 from simdeploy.quantities import Quantity
 from simdeploy.routing import header_route_matches
@@ -929,8 +930,25 @@ class PipelineStage(_Spec):
     soak: Duration = Field(default=0.0, description="time in the stage after the update")
     gate: StageGate | None = Field(
         default=None, description="a healthGate {maxErrorRate, window, interval, minRequests} "
-                                  "watched from the update to the end of the soak, or an Argo "
-                                  "analysis {metrics} run during the soak")
+                                  "on the track's requests, watched from the update to the end "
+                                  "of the soak, or an Argo analysis {metrics} run during the "
+                                  "soak")
+
+    @model_validator(mode="after")
+    def _gate_measures(self) -> PipelineStage:
+        """A metric that measures until stopped (an ``interval``, no ``count``) is stopped at
+        the end of the soak: it must have measured once by then, or the gate passes on no
+        evidence."""
+        if isinstance(self.gate, ArgoAnalysis):
+            for i, metric in enumerate(self.gate.metrics):
+                endless = not metric.count and metric.interval is not None
+                if endless and self.soak <= metric.initial_delay:
+                    raise FieldError(("gate", "metrics", i),
+                                     f"measures until the stage ends (an interval, no count), "
+                                     f"so the soak ({self.soak:g} s) must be longer than its "
+                                     f"initialDelay ({metric.initial_delay:g} s): give a soak "
+                                     f"or a count")
+        return self
 
 
 class Pipeline(_Spec):
@@ -1016,10 +1034,37 @@ class Scenario(_Spec):
                                      f"no track {stage.track!r} (tracks: "
                                      f"{', '.join(self.tracks)})")
         for name, track in self.tracks.items():
-            if isinstance(track.strategy, BlueGreen) and track.strategy.dns is not None:
-                raise FieldError(("tracks", name, "strategy", "dns"),
-                                 "a track behind the gateway is not switched by DNS")
+            strategy = track.strategy
+            if isinstance(strategy, BlueGreen):
+                for key, value in (("dns", strategy.dns),
+                                   ("externalLoadBalancer", strategy.external_load_balancer)):
+                    if value is not None:
+                        raise FieldError(("tracks", name, "strategy", key),
+                                         "a track behind the gateway is switched by its "
+                                         "Service, not by DNS or an external load balancer")
+        self._gated_tracks_get_requests()
         return self
+
+    def _gated_tracks_get_requests(self) -> None:
+        """A stage's health gate reads its track's requests: a track no segment's rule sends
+        requests to would stall the pipeline waiting for evidence."""
+        assert self.gateway is not None
+        segments = self.traffic.segments or [UserSegment(name="all", share=1.0)]
+        reached: set[str] = set()
+        for segment in segments:
+            if segment.share * segment.rate_multiplier <= 0:
+                continue
+            rule = rule_for_headers(self.gateway, segment.headers)
+            if rule >= 0:
+                reached.update(b.track for b in self.gateway.routes[rule].backends
+                               if b.weight > 0)
+        for name, strategy in self.strategies.items():
+            for i, stage in enumerate(getattr(strategy, "stages", [])):
+                if isinstance(stage.gate, HealthGate) and stage.track not in reached:
+                    raise FieldError(("strategies", name, "stages", i, "gate"),
+                                     f"no segment's requests reach track {stage.track!r} by "
+                                     f"the gateway's routes, so its health gate would wait "
+                                     f"for evidence forever")
 
     @property
     def production_track(self) -> str | None:
@@ -1053,14 +1098,17 @@ class Scenario(_Spec):
                     raise FieldError(("traffic", "arrivals", "segments", i, "start"),
                                      f"starts at {segment.start:g} s, not before the end of "
                                      f"the run (duration {self.duration:g} s)")
-        for name, strategy in self.strategies.items():
+        updates = [(("strategies", name), s) for name, s in self.strategies.items()]
+        updates += [(("tracks", name, "strategy"), t.strategy)
+                    for name, t in (self.tracks or {}).items()]
+        for where, strategy in updates:
             flagger = strategy.flagger if isinstance(strategy, Canary) else None
             if flagger is None or flagger.match is None:
                 continue
             match = [m.as_flagger() for m in flagger.match]
             segments = self.traffic.segments or []
             if not any(header_route_matches(match, s.headers) for s in segments):
-                raise FieldError(("strategies", name, "analysis", "match"),
+                raise FieldError((*where, "analysis", "match"),
                                  "matches the headers of no segment in traffic.segments: no "
                                  "user would reach the canary")
         capacity = self.pod_capacity()

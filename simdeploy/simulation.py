@@ -28,7 +28,7 @@ from simdeploy.records import OUTCOMES, Recorder
 from simdeploy.results import RunResult
 from simdeploy.rng import Streams
 from simdeploy.routing import Service
-from simdeploy.scenario import Scenario
+from simdeploy.scenario import Canary, Scenario
 from simdeploy.strategies import Rollout, roll_out
 from simdeploy.target_group import TargetGroups
 from simdeploy.tracks import TrackDeployment
@@ -37,6 +37,15 @@ from simdeploy.traffic import Arrivals, Workload, assign_segments
 __all__ = ["run"]
 
 OLD, NEW = 0, 1
+
+
+def may_mirror(spec: Any) -> bool:
+    """Whether a strategy can copy requests (Flagger's ``mirror``, Argo's setMirrorRoute)."""
+    if not isinstance(spec, Canary):
+        return False
+    flagger = spec.flagger
+    return ((flagger is not None and flagger.mirror)
+            or any(step.set_mirror_route is not None for step in spec.effective_steps()))
 
 
 def _sample(env: simpy.Environment, cluster: Cluster, service: Service | Gateway,
@@ -116,11 +125,14 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         cluster = Cluster(env, scenario.pod, scenario.deployment, versions,
                           scenario.pod_capacity(), track_services[production], recorder,
                           streams.pods)
-        tracks = {name: TrackDeployment(cluster, name, track_services[name], track.replicas)
-                  for name, track in scenario.tracks.items()}
+        tracks = {name: TrackDeployment(cluster, name, track_services[name], track.replicas, i)
+                  for i, (name, track) in enumerate(scenario.tracks.items())}
+        recorder.use_lanes(len(tracks))
         split_by = getattr(spec, "split_by", None) or scenario.gateway.split_by
         service = Gateway(scenario.gateway, track_services, production, split_by,
-                          streams.routing, n_users, user_segments, headers or [{}])
+                          streams.routing, n_users, user_segments, headers or [{}],
+                          mirroring=any(may_mirror(t.strategy)
+                                        for t in scenario.tracks.values()))
         stable = tracks[production].replica_set(OLD)
     arrivals = Arrivals(scenario.traffic, duration, streams.arrivals, streams.users,
                         user_segment=user_segment)
@@ -205,6 +217,9 @@ def run(scenario: Scenario, strategy: str | None = None, seed: int | None = None
         "requests_mirrored_failed": recorder.requests_mirrored_failed,
         "standing_pods": standing,
         "standing_extra_pod_seconds": standing * duration,
+        "users_exposed_before_promotion": (sum(recorder.user_exposed_new)
+                                           if recorder.exposed_at_promotion is None
+                                           else recorder.exposed_at_promotion),
         **metrics.outcome_counts(recorder.outcomes),
     }
     timeline = metrics.timeline_frame(recorder.samples, recorder.requests_by_bin,

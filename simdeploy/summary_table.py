@@ -75,8 +75,8 @@ def format_half_width(key: str, half_width: float) -> str:
         return f"{math.ceil(half_width - 1e-9)}"
     if key == "error_rate":
         return f"{100 * half_width:.3f}"
-    if key == "extra_cost":
-        return f"{half_width:.2g}"
+    if key == "extra_cost":  # identical costs leave floating-point dust, not a spread
+        return f"{half_width:.2g}" if half_width > 1e-12 else "0"
     return f"{half_width:.1f}"
 
 

@@ -30,9 +30,13 @@ __all__ = ["TrackDeployment"]
 class TrackDeployment:
     """One track's ReplicaSets and Service inside the shared cluster."""
 
-    def __init__(self, cluster: Cluster, name: str, service: Service, replicas: int) -> None:
+    def __init__(self, cluster: Cluster, name: str, service: Service, replicas: int,
+                 index: int) -> None:
         self.cluster = cluster
         self.name = name
+        self.index = index
+        """The track's place in the scenario's list: its pods count in lanes
+        ``index × versions + version`` (:meth:`lane`)."""
         self.service = service
         self.replicas = replicas
         self.replica_sets: list[ReplicaSet] = []
@@ -44,9 +48,13 @@ class TrackDeployment:
 
     def replica_set(self, version: int) -> ReplicaSet:
         """A new, empty ReplicaSet of ``version`` in this track, behind this track's Service."""
-        rs = self.cluster.replica_set(version, self.service, self.name)
+        rs = self.cluster.replica_set(version, self.service, self.name, self.lane(version))
         self.replica_sets.append(rs)
         return rs
+
+    def lane(self, version: int) -> int:
+        """Where this track's pods of ``version`` count for a stage's health gate."""
+        return self.index * len(self.cluster.versions) + version
 
     def changed(self) -> simpy.Event:
         """An event at the next change this track's controller has not seen."""

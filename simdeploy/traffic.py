@@ -249,18 +249,18 @@ class Workload:
             self._fail(req, version, NO_ENDPOINT, now)
             return
         rec.requests_by_bin[pod.version][int(now * self._inv_dt)] += 1
-        rec.requests_fine[pod.version][int(now * GATE_BINS_PER_S)] += 1
+        rec.requests_fine[pod.lane][int(now * GATE_BINS_PER_S)] += 1
         if not pod.accepting:
-            self._fail(req, pod.version, REFUSED, now)
+            self._fail(req, pod.version, REFUSED, now, pod.lane)
         elif not pod.healthy:
-            self._fail_answered(req, pod.version, now)
+            self._fail_answered(req, pod.version, now, pod.lane)
         elif pod.busy < self.workers:
             pod.busy += 1
             self._serve(pod, req)
         elif len(pod.queue) < self.queue_limit:
             pod.queue.append(req)
         else:
-            self._fail(req, pod.version, OVERLOAD, now)
+            self._fail(req, pod.version, OVERLOAD, now, pod.lane)
 
     def _count_segment(self, user: int, pod: Pod | None, now: float) -> None:
         """With segments: the request in its user's segment's interval, and whether it went to
@@ -277,24 +277,24 @@ class Workload:
             return
         rec = self.recorder
         rec.requests_mirrored += 1
-        rec.requests_fine[pod.version][int(now * GATE_BINS_PER_S)] += 1
+        rec.requests_fine[pod.lane][int(now * GATE_BINS_PER_S)] += 1
         req = (self._next_copy_id, user, now)
         self._next_copy_id -= 1
         if not pod.accepting or not pod.healthy:
-            self._copy_failed(pod.version, now)
+            self._copy_failed(pod.lane, now)
         elif pod.busy < self.workers:
             pod.busy += 1
             self._serve(pod, req)
         elif len(pod.queue) < self.queue_limit:
             pod.queue.append(req)
         else:
-            self._copy_failed(pod.version, now)
+            self._copy_failed(pod.lane, now)
 
-    def _copy_failed(self, version: int, at_s: float) -> None:
+    def _copy_failed(self, lane: int, at_s: float) -> None:
         """A mirrored copy failed: only the canary's metrics and the mirror counters see it."""
         rec = self.recorder
         rec.requests_mirrored_failed += 1
-        fine = rec.failed_fine[version]
+        fine = rec.failed_fine[lane]
         fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1
 
     def _serve(self, pod: Pod, req: tuple) -> None:
@@ -312,17 +312,17 @@ class Workload:
         latency = now - req[2]
         if req[0] < 0:  # a mirrored copy: its response is thrown away
             if latency > self.timeout_s:
-                self._copy_failed(version, req[2] + self.timeout_s)
+                self._copy_failed(pod.lane, req[2] + self.timeout_s)
             elif self._coin.next() < self._error_rate[version] or not pod.healthy:
-                self._copy_failed(version, now)
+                self._copy_failed(pod.lane, now)
             elif self.recorder.latency_windows is not None:
                 self.recorder.latency_windows.add(version, now, latency)
         elif latency > self.timeout_s:
-            self._fail(req, version, TIMEOUT, req[2] + self.timeout_s)
+            self._fail(req, version, TIMEOUT, req[2] + self.timeout_s, pod.lane)
         elif (self._coin.next() < (self._error_rate[version] if self._partial[version] is None
                                    else self._partial[version](req))
               or not pod.healthy):
-            self._fail_answered(req, version, now)
+            self._fail_answered(req, version, now, pod.lane)
         else:
             rec = self.recorder
             rec.outcomes[OK] += 1
@@ -348,7 +348,7 @@ class Workload:
             if pod.draining and pod.busy == 0:
                 self.cluster.drained(pod)
 
-    def _fail_answered(self, req: tuple, version: int, now: float) -> None:
+    def _fail_answered(self, req: tuple, version: int, now: float, lane: int) -> None:
         """The app answered with a 5xx: a failure, and still a response from ``version``."""
         if version == self.new_version:
             rec = self.recorder
@@ -357,9 +357,11 @@ class Workload:
             rec.user_exposed_new[req[1]] = 1
             if rec.first_new_response_s != rec.first_new_response_s:  # NaN: the first
                 rec.first_new_response_s = now
-        self._fail(req, version, ERROR, now)
+        self._fail(req, version, ERROR, now, lane)
 
-    def _fail(self, req: tuple, version: int, outcome: int, at_s: float) -> None:
+    def _fail(self, req: tuple, version: int, outcome: int, at_s: float, lane: int = -1) -> None:
+        """Count a failed request: charged to ``version``, and in the health-gate counts to
+        its pod's ``lane`` (:attr:`simdeploy.cluster.ReplicaSet.lane`; -1: no pod saw it)."""
         rec = self.recorder
         rec.outcomes[outcome] += 1
         k = min(int(at_s * self._inv_dt), rec.n_bins - 1)
@@ -367,7 +369,7 @@ class Workload:
         if self._seg_failed is not None:
             self._seg_failed[req[1]][k] += 1
         if outcome != NO_ENDPOINT:
-            fine = rec.failed_fine[version]
+            fine = rec.failed_fine[lane]
             fine[min(int(at_s * GATE_BINS_PER_S), len(fine) - 1)] += 1
             if version == self.new_version:
                 rec.requests_failed_new += 1
@@ -389,11 +391,11 @@ class Workload:
         for req in list(pod.inflight.values()) + list(pod.queue):
             overdue = now - req[2] > self.timeout_s
             if req[0] < 0:
-                self._copy_failed(pod.version, req[2] + self.timeout_s if overdue else now)
+                self._copy_failed(pod.lane, req[2] + self.timeout_s if overdue else now)
             elif overdue:
-                self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s)
+                self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s, pod.lane)
             else:
-                self._fail(req, pod.version, KILLED, now)
+                self._fail(req, pod.version, KILLED, now, pod.lane)
         pod.inflight.clear()
         pod.queue.clear()
         pod.busy = 0
@@ -408,7 +410,7 @@ class Workload:
                     if req[0] < 0:  # a mirrored copy has no outcome
                         continue
                     if now - req[2] > self.timeout_s:
-                        self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s)
+                        self._fail(req, pod.version, TIMEOUT, req[2] + self.timeout_s, pod.lane)
                         continue
                     rec.outcomes[UNFINISHED] += 1
                     if self._log is not None:

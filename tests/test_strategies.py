@@ -373,3 +373,24 @@ def test_abort_scale_down_delay_zero_keeps_the_canary() -> None:
     end = tl[tl.time_s == tl.time_s.max()].set_index("version")
     assert end.loc["v2", "pods"] == 1
     assert end.loc["v2", "requests"] == 0
+
+
+def test_users_exposed_before_promotion_is_the_blast_radius_of_each_strategy() -> None:
+    """Blue-green's users get green only at the switch: none before it. A canary's promotion
+    comes after its last step, so the users on the canary so far are a part of all. A
+    RollingUpdate has no promotion: its end counts."""
+    web = sd.load_scenario("scenarios/web-api.yaml").with_overrides({"duration": "8m"})
+    blue_green = sd.run(web, "blue-green").summary
+    assert blue_green["users_exposed_before_promotion"] == 0
+    assert blue_green["users_exposed_new"] > 0
+    canary = sd.run(web, "canary", keep_requests=True)
+    switch = canary.events[canary.events.kind == "promote"].time_s.min()
+    requests = canary.requests
+    served = requests[(requests.version == "v2") & requests.outcome.isin(["ok", "error"])
+                      & (requests.end_s <= switch)]
+    assert canary.summary["users_exposed_before_promotion"] == served.user.nunique()
+    assert 0 < canary.summary["users_exposed_before_promotion"] < \
+        canary.summary["users_exposed_new"]
+    rolling = sd.run(web, "rolling").summary
+    assert rolling["outcome"] == "completed"
+    assert 0 < rolling["users_exposed_before_promotion"] <= rolling["users_exposed_new"]

@@ -118,6 +118,8 @@ def test_interval_cells_round_counts_as_whole_numbers_and_mark_differences() -> 
     assert format_interval("users_with_errors", 3.0, 0.2) == "3 ± 1"  # never "± 0" if not 0
     assert format_interval("error_rate", 0.01234, 0.0005) == "1.234 ± 0.050"
     assert format_interval("downtime_s", 4.04, float("nan")) == "4.0"
+    assert format_interval("extra_cost", 0.00145, 1.6e-19) == "0.00145 ± 0"  # float dust
+    assert format_interval("extra_cost", 0.00145, 0.0002) == "0.00145 ± 0.0002"
     full = _table().assign(downtime_s=0.0, error_rate=0.0, users_exposed_new=900,
                            peak_pods_scheduled=3, peak_pods_pending=0, extra_cost=0.0,
                            rollout_duration_s=10.0, latency_p99_ms=100.0)

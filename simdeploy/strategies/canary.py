@@ -243,6 +243,7 @@ class _CanaryRun:
         """All steps done: the canary becomes stable; the old stable goes (A6, A12)."""
         ctx = self.ctx
         ctx.recorder.event("promote", self.canary.name, self.n, "all steps done")
+        ctx.mark_promotion()
         if not self.weighted:
             yield from self.replica_step(100)
             ctx.service.primary = self.canary.version

@@ -154,14 +154,23 @@ class Rollout:
 
     def promoted(self) -> None:
         """The new version is fully promoted: what remains is clean-up, not progress."""
+        self.mark_promotion()
         self.watching_deadline = False
         self.touch_progress()
+
+    def mark_promotion(self) -> None:
+        """The controller decides now that the new version goes to every user: count who had
+        it before (``users_exposed_before_promotion``, once per run)."""
+        if self.track is None and self.recorder.exposed_at_promotion is None:
+            self.recorder.exposed_at_promotion = sum(self.recorder.user_exposed_new)
 
     def finish(self, outcome: str) -> str:
         """Record the end of the rollout (of a track's update: ``track_<outcome>``, the track
         in ``detail``, so that the run's own outcome event stays the pipeline's)."""
         self.outcome = outcome
         self.finished_at = self.env.now
+        if outcome == "completed":  # a rollout without a promotion step: its end
+            self.mark_promotion()
         if self.track is None:
             self.recorder.event(outcome, self.scenario.release.new.name, 0, "")
         else:

@@ -368,6 +368,7 @@ class _FlaggerRun:
         if self.watch is not None:
             self.watch.stop()
         self.ctx.recorder.event("promote", self.name, self.n, "primary spec ← canary spec")
+        self.ctx.mark_promotion()
         self.generation += 1
         self.set_phase("Promoting")
         self.ctx.env.process(self.roll_primary())

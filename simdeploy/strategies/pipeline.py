@@ -10,24 +10,31 @@ automatic gates; a pipeline here makes them explicit: each stage
    unless the track says otherwise: :mod:`simdeploy.strategies` run unchanged inside a
    :class:`~simdeploy.tracks.TrackDeployment`);
 2. soaks for ``soak``;
-3. checks its gate: a ``healthGate`` is watched from the update's start to the end of the soak
-   (and, as for blue-green's post-promotion check, the stage waits until it has seen one whole
-   window with enough requests, so a stage is never passed on no evidence); an Argo analysis
-   runs from the end of the update through the soak, and one whose metrics all have a
-   ``count`` is waited for, as an inline analysis step is (argo-rollouts
+3. checks its gate: a ``healthGate`` reads the requests the stage's own track served with the
+   new version since the stage started (its lane, :meth:`simdeploy.tracks.TrackDeployment.
+   lane`: a canary track is judged on its own traffic, not on the tracks before it), watched
+   from the update's start to the end of the soak; as for blue-green's post-promotion check,
+   the stage waits until it has seen one whole window with enough requests, so a stage is
+   never passed on no evidence. An Argo analysis runs from the end of the update through the
+   soak (a failure ends the soak at once); one whose metrics all stop by themselves (a
+   ``count``, or no ``interval``) is waited for, as an inline analysis step is (argo-rollouts
    ``rollout/analysis.go``); otherwise it is terminated at the end of the soak, its running
-   metrics ending Successful (A18). A stage that passes records ``stage_passed``.
+   metrics ending Successful (A18), which is why such a metric must measure once within the
+   soak (:class:`~simdeploy.scenario.PipelineStage`). A stage that passes records
+   ``stage_passed``.
 
 A failed gate, or a track whose own update aborts (its own analysis, health gate or progress
 deadline), fails the stage (``stage_failed``) and the pipeline rolls back every track it has
-touched: the track being updated is interrupted and undoes itself as its strategy does; a
-track already updated gets ``kubectl rollout undo`` (``rollback`` event, the track in
-``detail``): its previous ReplicaSet scaled back up by the RollingUpdate rules, at the track's
-``maxSurge``/``maxUnavailable`` when it has them and Kubernetes' 25 %/25 % otherwise (a
-Recreate track is recreated), all tracks at once; its Service selects both versions during
-the undo, as a plain Deployment's Service does. The pipeline's outcome is ``completed`` when
-every stage passed and ``aborted`` after a rollback. Tracks the pipeline never reached are
-never touched, so their users never see the new version.
+touched: the track being updated is interrupted and undoes itself as its strategy does (where
+the strategy takes no interrupt, as Recreate or an abort already under way, its update stops
+there); a track already updated, or stopped mid-way, gets ``kubectl rollout undo``
+(``rollback`` event, the track in ``detail``): its previous ReplicaSet scaled back up by the
+RollingUpdate rules, at the track's ``maxSurge``/``maxUnavailable`` when it has them and
+Kubernetes' 25 %/25 % otherwise (a Recreate track is recreated), all tracks at once; its
+Service selects both versions during the undo, as a plain Deployment's Service does. The
+pipeline's outcome is ``completed`` when every stage passed and ``aborted`` after a rollback.
+Tracks the pipeline never reached are never touched, so their users never see the new
+version.
 
 Each track's update has its own progress deadline (``deployment.progressDeadlineSeconds``);
 soaking is not lack of progress, so the pipeline itself watches none.
@@ -42,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simdeploy.analysis import HealthWatch
-from simdeploy.analysis_run import AnalysisRun, interrupt_on_bad_end, stops_rollout
+from simdeploy.analysis_run import AnalysisRun, stops_rollout
 from simdeploy.scenario import Canary, HealthGate, Recreate, RollingUpdate
 
 if TYPE_CHECKING:
@@ -54,6 +61,8 @@ if TYPE_CHECKING:
 __all__ = ["roll_out"]
 
 OLD, NEW = 0, 1
+INTERRUPTED = "interrupted"
+"""What :func:`_update` returns when the pipeline stopped a track's update mid-way."""
 
 
 class _StageFailedError(Exception):
@@ -94,7 +103,15 @@ def _update(tctx: Rollout, spec: TrackStrategy) -> Generator[simpy.Event, Any, s
     tctx.cluster.subscribe(tctx.observe_progress)
     tctx.observe_progress()
     tctx.env.process(tctx.watch_deadline())
-    outcome = yield from REGISTRY[spec.type](tctx, spec)
+    try:
+        outcome = yield from REGISTRY[spec.type](tctx, spec)
+    except simpy.Interrupt:
+        # The pipeline rolled back where the strategy takes no interrupt (Recreate, a sync
+        # delay, an abort already under way): the update stops here, and the pipeline undoes
+        # the track from wherever it stands.
+        if tctx.outcome is None:
+            tctx.finish("aborted")
+        return INTERRUPTED
     return outcome
 
 
@@ -111,41 +128,51 @@ def _undo_spec(spec: TrackStrategy) -> RollingUpdate | Recreate:
 def _undo(ctx: Rollout, track: TrackDeployment,
           spec: TrackStrategy) -> Generator[simpy.Event, Any, str]:
     """A process: roll an updated track back to the current version."""
-    from simdeploy.strategies import REGISTRY
-
     old = [rs for rs in track.replica_sets if rs.version == OLD]
     tctx = _track_context(ctx, track, OLD)
     tctx.undo_to = old[0] if old else None
     ctx.recorder.event("rollback", tctx.version_name, track.replicas, track.name)
     track.service.clear_header_route()
     track.service.select((OLD, NEW))
-    undo = _undo_spec(spec)
-    tctx.cluster.subscribe(tctx.observe_progress)
-    tctx.observe_progress()
-    tctx.env.process(tctx.watch_deadline())
-    outcome = yield from REGISTRY[undo.type](tctx, undo)
+    outcome = yield from _update(tctx, _undo_spec(spec))
     return outcome
 
 
-def _gate_analysis(ctx: Rollout, gate: ArgoAnalysis, track: str,
-                   target: simpy.Process) -> AnalysisRun:
-    run = AnalysisRun(ctx, gate, f"{track} gate")
-    ctx.env.process(interrupt_on_bad_end(ctx, run, target))
-    return run
+def ends_by_itself(gate: ArgoAnalysis) -> bool:
+    """Whether every metric of ``gate`` stops measuring on its own: it has a ``count``, or no
+    ``interval`` (one measurement, argo-rollouts ``analysis.go``; semantics A18)."""
+    return all((m.count or 0) > 0 or m.interval is None for m in gate.metrics)
+
+
+def _soak(ctx: Rollout, seconds: float,
+          run: AnalysisRun | None) -> Generator[simpy.Event, Any, None]:
+    """Wait ``seconds``; an analysis gate that fails meanwhile ends the soak at once."""
+    env = ctx.env
+    end = env.now + seconds
+    while env.now < end:
+        if run is None or run.done.triggered:
+            yield env.timeout(end - env.now)
+            return
+        yield env.any_of([env.timeout(end - env.now), run.done])
+        if run.done.triggered and stops_rollout(run.phase, run.spec):
+            return
 
 
 def _stage(ctx: Rollout, index: int, stage: PipelineStage,
            running: dict[str, simpy.Process]) -> Generator[simpy.Event, Any, None]:
-    """Update, soak and gate one stage; raises on a failed update (interrupts on a failed
-    gate come from the watchers)."""
+    """Update, soak and gate one stage. A failed update or analysis gate raises; a failed
+    health gate interrupts the pipeline's process."""
     env = ctx.env
     tracks, specs = _topology(ctx)
     track = tracks[stage.track]
     spec = specs[stage.track].strategy
-    me = env.active_process
     ctx.recorder.event("stage", ctx.scenario.release.new.name, index, stage.track)
+    if stage.track == ctx.scenario.production_track:
+        ctx.mark_promotion()  # the production stage is the promotion to everyone else
     gate = stage.gate
-    watch = HealthWatch(ctx, gate, me) if isinstance(gate, HealthGate) else None
+    watch = None
+    if isinstance(gate, HealthGate):  # the stage's own track, from the stage's start
+        watch = HealthWatch(ctx, gate, env.active_process, lane=track.lane(NEW))
     run = None
     try:
         process = running[stage.track] = env.process(_update(_track_context(ctx, track, NEW),
@@ -154,13 +181,11 @@ def _stage(ctx: Rollout, index: int, stage: PipelineStage,
         if outcome != "completed":
             raise _StageFailedError(f"{stage.track} update {outcome}")
         if gate is not None and not isinstance(gate, HealthGate):
-            run = _gate_analysis(ctx, gate, stage.track, me)
-        if stage.soak > 0:
-            yield env.timeout(stage.soak)
+            run = AnalysisRun(ctx, gate, f"{stage.track} gate")
+        yield from _soak(ctx, stage.soak, run)
         if watch is not None and not watch.passed.triggered:
             yield watch.passed
-        if run is not None and not run.done.triggered and all(
-                m.count for m in run.spec.metrics):
+        if run is not None and not run.done.triggered and ends_by_itself(run.spec):
             yield run.done
     finally:
         if watch is not None:
@@ -198,13 +223,23 @@ def _roll_back(ctx: Rollout, running: dict[str, simpy.Process]) -> Generator[sim
     """Stop the update in progress (it undoes itself) and undo every track updated."""
     env = ctx.env
     tracks, specs = _topology(ctx)
-    for name, process in running.items():
-        if process.is_alive and not isinstance(specs[name].strategy, Recreate):
+    for process in running.values():
+        if process.is_alive:
             process.interrupt("pipeline rolled back")
     undos = []
     for name, process in running.items():
-        outcome = (yield process) if process.is_alive else process.value
-        if outcome == "completed":
+        outcome = yield from _wait(process)
+        if outcome in ("completed", INTERRUPTED):
             undos.append(env.process(_undo(ctx, tracks[name], specs[name].strategy)))
     if undos:
-        yield env.all_of(undos)
+        yield from _wait(env.all_of(undos))
+
+
+def _wait(event: simpy.Event) -> Generator[simpy.Event, Any, Any]:
+    """Wait for ``event``; a late interrupt (a gate that failed as the stage ended) is
+    nothing more to do: the rollback is already under way."""
+    while True:
+        try:
+            return (yield event)
+        except simpy.Interrupt:
+            continue
