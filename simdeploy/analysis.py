@@ -36,15 +36,25 @@ class HealthWatch:
         self.ctx = ctx
         self.gate = gate
         self.target = target
+        if lane is None and getattr(ctx, "track", None) is not None:  # a track: its own lane
+            lane = ctx.cluster.lane(ctx.new_version)  # type: ignore[attr-defined]
         self.lane = lane
-        """Judge only one lane's requests (a pipeline stage's track on the new version), and
-        only those since the gate started; None: the new version's, over the whole window."""
+        """Judge only one lane's requests (a track's pods of the new version: a pipeline
+        stage's gate, or a track's own strategy's), and only those since the gate started;
+        None: the new version's, over the whole window."""
         self.failed = False
         self.passed = ctx.env.event()
         """Fires at the first check that saw a full window with enough requests, all healthy."""
         self._started_s = ctx.env.now
+        self._full_from_s = ctx.env.now
+        """A full window for :attr:`passed` counts from here (the gate's start by default)."""
         self._active = True
         ctx.env.process(self._watch())
+
+    def count_full_window_from(self, start_s: float) -> None:
+        """Pass only after a whole window from ``start_s`` (a pipeline stage: from the end of
+        its track's update, not from a window mostly before the new pods served)."""
+        self._full_from_s = start_s
 
     def stop(self) -> None:
         """The rollout has moved past the analysed phase: the gate never failed."""
@@ -78,6 +88,6 @@ class HealthWatch:
                 )
                 self.target.interrupt("health gate failed")
                 return
-            full_window = env.now - self._started_s >= gate.window - 1e-9
+            full_window = env.now - self._full_from_s >= gate.window - 1e-9
             if full_window and requests >= gate.min_requests and not self.passed.triggered:
                 self.passed.succeed()

@@ -71,9 +71,9 @@ those the canary failed: no user saw them, so they are in no other count.
 
 ``users_exposed_before_promotion`` is the blast radius of a progressive release: the users
 served by the new version before the decision to give it to everyone (the ``promote`` event
-of a canary after its last step or of Flagger, blue-green's switch, a pipeline's production
-stage; the end of a RollingUpdate or Recreate); for a release never promoted (aborted,
-stalled), every user it reached.
+of a canary after its last step or of Flagger, blue-green's switch, the end of a
+RollingUpdate, Recreate's new pods; in a pipeline the production track's own promotion); for
+a release never promoted (aborted or stalled before it), every user it reached.
 
 Standing capacity: with tracks, ``baseline_pods`` is every track's replicas and the rollout's
 ``extra_pod_seconds`` are above that; ``standing_pods`` are the pods the topology runs beyond

@@ -188,15 +188,21 @@ def test_a_failed_free_gate_rolls_free_back_and_never_touches_paid_or_production
 
 
 def test_a_track_whose_own_update_aborts_fails_its_stage() -> None:
+    """The free track's own RollingUpdate watches its own pods while it updates (half of the
+    free users' requests reach it here) and undoes itself; the pipeline undoes internal."""
     tracks = copy.deepcopy(BLOG["tracks"])
     tracks["free"]["strategy"] = {"type": "RollingUpdate",
                                   "healthGate": {"maxErrorRate": 0.02, "window": "60s",
-                                                 "minRequests": 20}}
+                                                 "interval": "5s", "minRequests": 5}}
+    routes = copy.deepcopy(BLOG["gateway"]["routes"])
+    routes[1]["backends"] = [{"track": "free", "weight": 50},
+                             {"track": "production", "weight": 50}]
     strategies = copy.deepcopy(BLOG["strategies"])
     for strategy in strategies.values():
         for stage in strategy["stages"]:
             stage.pop("gate", None)
-    scenario = blog(error_rate=0.5, **{"tracks": tracks, "strategies": strategies})
+    scenario = blog(error_rate=0.5, **{"tracks": tracks, "strategies": strategies,
+                                       "gateway.routes": routes})
     result = sd.run(scenario, "pipeline-by-user")
     events = result.events
     assert result.summary["outcome"] == "aborted"
@@ -338,12 +344,13 @@ def test_every_request_has_one_outcome_and_tracks_stay_within_their_surge(
         assert stages == {"internal", "free"}
 
 
-def test_users_exposed_before_promotion_counts_who_had_v2_before_the_production_stage() -> None:
+def test_users_exposed_before_promotion_counts_who_had_v2_before_production_had_it() -> None:
     scenario = blog()
     counts = {}
     for name in scenario.strategies:
         result = sd.run(scenario, name, keep_requests=True)
-        production = _event_time(result, "stage", "production")
+        # production's RollingUpdate has no promotion step: its end gives v2 to everyone
+        production = _event_time(result, "track_completed", "production")
         requests = result.requests
         served = requests[(requests.version == "v2") & requests.outcome.isin(["ok", "error"])
                           & (requests.end_s <= production)]
@@ -475,3 +482,55 @@ def test_a_stage_gate_failing_while_the_track_aborts_itself_rolls_everything_bac
     assert set(events[events.kind == "rollback"].detail) == {"internal", "free"}
     assert result.summary["outcome"] == "aborted"
     _back_on_v1(result)
+
+
+def test_a_flagger_production_track_aborted_after_its_promotion_is_undone() -> None:
+    """Flagger rolls back its canary, not the primary it has already updated: when the stage's
+    gate fails after Flagger's promote, the pipeline undoes the production track itself."""
+    tracks = copy.deepcopy(BLOG["tracks"])
+    tracks["production"]["strategy"] = {"type": "Canary", "analysis": {
+        "interval": "30s", "threshold": 2, "maxWeight": 50, "stepWeight": 10,
+        "metrics": [{"name": "request-success-rate", "thresholdRange": {"min": 90},
+                     "interval": "1m"}]}}
+    strategies = {"p": {"type": "Pipeline", "stages": [{
+        "track": "production", "soak": "300s",
+        "gate": {"maxErrorRate": 0.01, "window": "10m", "interval": "10s",
+                 "minRequests": 8000}}]}}
+    result = sd.run(blog(error_rate=0.015, tracks=tracks, strategies=strategies,
+                         duration="15m", **{"traffic.arrivals.rateRps": 100}), "p")
+    events = result.events
+    promoted = float(events[events.kind == "promote"].time_s.iloc[0])
+    assert promoted < _event_time(result, "stage_failed", "production")
+    assert list(events[events.kind == "track_aborted"].detail) == ["production"]
+    assert list(events[events.kind == "rollback"].detail) == ["production"]
+    assert result.summary["outcome"] == "aborted"
+    _back_on_v1(result)
+
+
+def test_a_tracks_own_gate_reads_its_own_track() -> None:
+    """v2 fails on the internal track; production's canary holds v2 at weight 0 with its own
+    health gate: internal's failures are not production's evidence."""
+    tracks = copy.deepcopy(BLOG["tracks"])
+    tracks["production"]["strategy"] = {
+        "type": "Canary", "healthGate": {"maxErrorRate": 0.02, "window": "60s",
+                                         "interval": "10s", "minRequests": 5},
+        "steps": [{"setWeight": 0}, {"pause": {"duration": "2m"}}]}
+    strategies = {"p": {"type": "Pipeline", "stages": [{"track": "internal", "soak": "2m"},
+                                                       {"track": "production"}]}}
+    result = sd.run(blog(error_rate=0.2, tracks=tracks, strategies=strategies), "p")
+    events = result.events
+    production = _event_time(result, "stage", "production")
+    failed = events[events.kind == "analysis_failed"]
+    assert (failed.time_s > production + 120).all()  # none while production's v2 had no traffic
+
+
+def test_a_stage_gate_waits_a_full_window_after_its_track_is_updated() -> None:
+    tracks = copy.deepcopy(BLOG["tracks"])
+    tracks["production"]["strategy"] = {"type": "Recreate"}
+    strategies = {"p": {"type": "Pipeline", "stages": [{
+        "track": "production", "gate": {"maxErrorRate": 0.5, "window": "20s",
+                                         "interval": "1s", "minRequests": 5}}]}}
+    result = sd.run(blog(tracks=tracks, strategies=strategies), "p")
+    updated = _event_time(result, "track_completed", "production")
+    assert _event_time(result, "stage_passed", "production") >= updated + 20
+    assert result.summary["outcome"] == "completed"

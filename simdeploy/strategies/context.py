@@ -160,8 +160,11 @@ class Rollout:
 
     def mark_promotion(self) -> None:
         """The controller decides now that the new version goes to every user: count who had
-        it before (``users_exposed_before_promotion``, once per run)."""
-        if self.track is None and self.recorder.exposed_at_promotion is None:
+        it before (``users_exposed_before_promotion``, once per run). In a pipeline only the
+        production track's own rollout promotes (an undo never does)."""
+        if self.track not in (None, self.scenario.production_track) or self.new_version != 1:
+            return
+        if self.recorder.exposed_at_promotion is None:
             self.recorder.exposed_at_promotion = sum(self.recorder.user_exposed_new)
 
     def finish(self, outcome: str) -> str:
@@ -169,8 +172,6 @@ class Rollout:
         in ``detail``, so that the run's own outcome event stays the pipeline's)."""
         self.outcome = outcome
         self.finished_at = self.env.now
-        if outcome == "completed":  # a rollout without a promotion step: its end
-            self.mark_promotion()
         if self.track is None:
             self.recorder.event(outcome, self.scenario.release.new.name, 0, "")
         else:

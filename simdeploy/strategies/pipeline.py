@@ -27,7 +27,9 @@ A failed gate, or a track whose own update aborts (its own analysis, health gate
 deadline), fails the stage (``stage_failed``) and the pipeline rolls back every track it has
 touched: the track being updated is interrupted and undoes itself as its strategy does (where
 the strategy takes no interrupt, as Recreate or an abort already under way, its update stops
-there); a track already updated, or stopped mid-way, gets ``kubectl rollout undo``
+there); a track already updated, stopped mid-way, or left on the new version by its own
+rollback (Flagger rolls back its canary, not a primary it has already promoted) gets
+``kubectl rollout undo``
 (``rollback`` event, the track in ``detail``): its previous ReplicaSet scaled back up by the
 RollingUpdate rules, at the track's ``maxSurge``/``maxUnavailable`` when it has them and
 Kubernetes' 25 %/25 % otherwise (a Recreate track is recreated), all tracks at once; its
@@ -132,7 +134,8 @@ def _undo(ctx: Rollout, track: TrackDeployment,
     tctx = _track_context(ctx, track, OLD)
     tctx.undo_to = old[0] if old else None
     ctx.recorder.event("rollback", tctx.version_name, track.replicas, track.name)
-    track.service.clear_header_route()
+    track.service.clear_header_route()  # routes an interrupted canary may have left
+    track.service.set_mirror_routes([])
     track.service.select((OLD, NEW))
     outcome = yield from _update(tctx, _undo_spec(spec))
     return outcome
@@ -167,8 +170,6 @@ def _stage(ctx: Rollout, index: int, stage: PipelineStage,
     track = tracks[stage.track]
     spec = specs[stage.track].strategy
     ctx.recorder.event("stage", ctx.scenario.release.new.name, index, stage.track)
-    if stage.track == ctx.scenario.production_track:
-        ctx.mark_promotion()  # the production stage is the promotion to everyone else
     gate = stage.gate
     watch = None
     if isinstance(gate, HealthGate):  # the stage's own track, from the stage's start
@@ -180,6 +181,8 @@ def _stage(ctx: Rollout, index: int, stage: PipelineStage,
         outcome = yield process
         if outcome != "completed":
             raise _StageFailedError(f"{stage.track} update {outcome}")
+        if watch is not None:  # the evidence it waits for is of the updated track
+            watch.count_full_window_from(env.now)
         if gate is not None and not isinstance(gate, HealthGate):
             run = AnalysisRun(ctx, gate, f"{stage.track} gate")
         yield from _soak(ctx, stage.soak, run)
@@ -214,8 +217,7 @@ def roll_out(ctx: Rollout, spec: Pipeline) -> Generator[simpy.Event, Any, str]:
         ctx.recorder.event("abort", ctx.scenario.release.new.name, 0, str(why))
         yield from _roll_back(ctx, running)
         return ctx.finish("aborted")
-    ctx.promoted()
-    return ctx.finish("completed")
+    return ctx.finish("completed")  # the production track's own rollout marked its promotion
 
 
 def _roll_back(ctx: Rollout, running: dict[str, simpy.Process]) -> Generator[simpy.Event, Any,
@@ -229,8 +231,12 @@ def _roll_back(ctx: Rollout, running: dict[str, simpy.Process]) -> Generator[sim
     undos = []
     for name, process in running.items():
         outcome = yield from _wait(process)
-        if outcome in ("completed", INTERRUPTED):
-            undos.append(env.process(_undo(ctx, tracks[name], specs[name].strategy)))
+        track = tracks[name]
+        # A strategy that aborted after its promotion may leave the new version in place
+        # (Flagger rolls back the canary, not the primary it has already updated).
+        left_new = any(rs.version == NEW and rs.spec > 0 for rs in track.replica_sets)
+        if outcome in ("completed", INTERRUPTED) or left_new:
+            undos.append(env.process(_undo(ctx, track, specs[name].strategy)))
     if undos:
         yield from _wait(env.all_of(undos))
 

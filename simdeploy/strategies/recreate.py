@@ -29,6 +29,7 @@ def roll_out(ctx: Rollout, spec: Recreate) -> Generator[simpy.Event, Any, str]:
     yield from ctx.wait_until(lambda: not old.pods)
     new = ctx.cluster.replica_set(ctx.new_version)
     new.scale(ctx.replicas, "recreate: old pods gone")
+    ctx.mark_promotion()  # every user gets the new version from its first pod on
     ctx.service.primary = ctx.new_version
     yield from ctx.wait_until(lambda: new.available >= ctx.replicas)
     return ctx.finish("completed")

@@ -94,6 +94,8 @@ def roll_out(ctx: Rollout, spec: RollingUpdate) -> Generator[simpy.Event, Any, s
             if watch is not None:
                 watch.stop()
             ctx.service.primary = new.version
+            if not undone:  # no promotion step: the update's end gives it to everyone
+                ctx.mark_promotion()
             return ctx.finish("aborted" if undone else "completed")
         wake = [cluster.changed()]
         if undo_at is not None and not undone:
