@@ -95,6 +95,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Literal, get_args
 
+from simdeploy.rules.arguments import seconds
+
 __all__ = [
     "CHROMIUM_CACHE_S",
     "CLIENT_RESOLVERS",
@@ -152,15 +154,6 @@ DEFAULT_STALE_HORIZON_S = 900.0
 """The horizon of X9's tail: 2 % of users were still stale after 15 minutes."""
 
 
-def _seconds(value: object, name: str) -> float:
-    """Check that a duration is a finite, non-negative real number (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}: must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: must be finite and >= 0, got {value!r}")
-    return float(value)
-
-
 def _share(value: object, name: str) -> float:
     """Check that a share is a real number in ``[0, 1]``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -203,7 +196,7 @@ def effective_cache_s(kind: ClientResolver, ttl_s: float) -> float:
         ValueError: on an unknown kind or a negative or non-finite TTL.
 
     """
-    ttl_s = _seconds(ttl_s, "ttl_s")
+    ttl_s = seconds(ttl_s, "ttl_s")
     if kind in ("respects-ttl", "go", "python"):
         return ttl_s
     if kind == "jvm":
@@ -225,7 +218,7 @@ def _class_cache_s(client: ClientClass, ttl_s: float, name: str) -> float:
         if client not in CLIENT_RESOLVERS:
             raise ValueError(f"{name}: must be one of {list(CLIENT_RESOLVERS)}, got {client!r}")
         return effective_cache_s(client, ttl_s)  # type: ignore[arg-type]
-    return _seconds(client, name)
+    return seconds(client, name)
 
 
 def cache_expiry_after_switch(u: float, cache_s: float) -> float:
@@ -249,7 +242,7 @@ def cache_expiry_after_switch(u: float, cache_s: float) -> float:
     """
     if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0.0 <= u < 1.0:
         raise ValueError(f"u: must be a number in [0, 1), got {u!r}")
-    return float(u) * _seconds(cache_s, "cache_s")
+    return float(u) * seconds(cache_s, "cache_s")
 
 
 def failed_window_s(remaining_s: float, keep_old_s: float) -> float:
@@ -263,8 +256,8 @@ def failed_window_s(remaining_s: float, keep_old_s: float) -> float:
         ValueError: on a negative or non-finite time.
 
     """
-    remaining_s = _seconds(remaining_s, "remaining_s")
-    keep_old_s = _seconds(keep_old_s, "keep_old_s")
+    remaining_s = seconds(remaining_s, "remaining_s")
+    keep_old_s = seconds(keep_old_s, "keep_old_s")
     return max(0.0, remaining_s - keep_old_s)
 
 
@@ -287,9 +280,9 @@ def expected_failed_per_class(rate_rps: float, cache_s: float, keep_old_s: float
         ValueError: on a negative or non-finite argument.
 
     """
-    rate_rps = _seconds(rate_rps, "rate_rps")
-    cache_s = _seconds(cache_s, "cache_s")
-    keep_old_s = _seconds(keep_old_s, "keep_old_s")
+    rate_rps = seconds(rate_rps, "rate_rps")
+    cache_s = seconds(cache_s, "cache_s")
+    keep_old_s = seconds(keep_old_s, "keep_old_s")
     if keep_old_s >= cache_s:
         return 0.0
     return rate_rps * (cache_s - keep_old_s) ** 2 / (2.0 * cache_s)
@@ -331,11 +324,11 @@ def expected_failed_after_dns_switch(
             kind, or a negative or non-finite number.
 
     """
-    rate_rps = _seconds(rate_rps, "rate_rps")
-    ttl_s = _seconds(ttl_s, "ttl_s")
-    keep_old_s = _seconds(keep_old_s, "keep_old_s")
+    rate_rps = seconds(rate_rps, "rate_rps")
+    ttl_s = seconds(ttl_s, "ttl_s")
+    keep_old_s = seconds(keep_old_s, "keep_old_s")
     stale_share = _share(stale_share, "stale_share")
-    horizon_s = _seconds(horizon_s, "horizon_s")
+    horizon_s = seconds(horizon_s, "horizon_s")
     if not mix:
         raise ValueError("mix: must name at least one client class")
     total_share = 0.0
@@ -387,8 +380,8 @@ def minimum_old_lifetime_dns(
         ValueError: on an unknown kind or a negative or non-finite number.
 
     """
-    ttl_s = _seconds(ttl_s, "ttl_s")
-    connection_life_s = _seconds(connection_life_s, "connection_life_s")
+    ttl_s = seconds(ttl_s, "ttl_s")
+    connection_life_s = seconds(connection_life_s, "connection_life_s")
     kinds = list(client_kinds)
     own = [_class_cache_s(k, ttl_s, "client_kinds[]") for k in kinds]
     if not behind_ttl_cache:

@@ -41,10 +41,11 @@ Sources (see ``shared/reference/semantics.md`` §6, X1--X8, X15):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from simdeploy.rules.arguments import seconds
 
 __all__ = [
     "AWS_DEFAULT",
@@ -82,15 +83,6 @@ _TIMEOUT_RANGE_S = (2.0, 120.0)
 _THRESHOLD_RANGE = (2, 10)
 
 
-def _seconds(value: object, name: str) -> float:
-    """Check that a duration is a finite, non-negative real number (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}: must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: must be finite and >= 0, got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class HealthCheck:
     """The timing part of a target group's health-check settings.
@@ -123,7 +115,7 @@ class HealthCheck:
             ("interval_s", _INTERVAL_RANGE_S),
             ("timeout_s", _TIMEOUT_RANGE_S),
         ):
-            value = _seconds(getattr(self, name), name)
+            value = seconds(getattr(self, name), name)
             if not low <= value <= high:
                 raise ValueError(f"{name}: must be in [{low:g}, {high:g}] s, got {value!r}")
         for name in ("healthy_threshold", "unhealthy_threshold"):
@@ -141,7 +133,7 @@ class HealthCheck:
             ValueError: if ``phase_s`` is not a number in ``[0, interval_s)``.
 
         """
-        phase_s = _seconds(phase_s, "phase_s")
+        phase_s = seconds(phase_s, "phase_s")
         if phase_s >= self.interval_s:
             raise ValueError(
                 f"phase_s: must be < interval_s ({self.interval_s:g}), got {phase_s!r}"
@@ -200,9 +192,9 @@ def time_to_first_traffic(
             ``[0, interval)``, or ``response_s >= timeout_s``.
 
     """
-    registration_s = _seconds(registration_s, "registration_s")
+    registration_s = seconds(registration_s, "registration_s")
     phase_s = check.check_phase(phase_s)
-    response_s = _seconds(response_s, "response_s")
+    response_s = seconds(response_s, "response_s")
     if response_s >= check.timeout_s:
         raise ValueError(
             f"response_s: a check answered after the timeout ({check.timeout_s:g} s) "
@@ -351,13 +343,13 @@ def draining_outcome(
         ValueError: on a delay outside 0--3600 s or a negative end time.
 
     """
-    delay = _seconds(deregistration_delay_s, "deregistration_delay_s")
+    delay = seconds(deregistration_delay_s, "deregistration_delay_s")
     if delay > MAX_DEREGISTRATION_DELAY_S:
         raise ValueError(
             f"deregistration_delay_s: must be in [0, {MAX_DEREGISTRATION_DELAY_S:g}], "
             f"got {deregistration_delay_s!r}"
         )
-    ends = [_seconds(e, "request_ends_s[]") for e in request_ends_s]
+    ends = [seconds(e, "request_ends_s[]") for e in request_ends_s]
     completed = sum(1 for e in ends if e <= delay)
     cut = len(ends) - completed
     ends_s = delay if cut else max(ends, default=0.0)
@@ -398,13 +390,13 @@ def minimum_old_lifetime_target_group(
         ValueError: on a negative or non-finite time, or a delay above 3600 s.
 
     """
-    propagation_s = _seconds(propagation_s, "propagation_s")
-    delay = _seconds(deregistration_delay_s, "deregistration_delay_s")
+    propagation_s = seconds(propagation_s, "propagation_s")
+    delay = seconds(deregistration_delay_s, "deregistration_delay_s")
     if delay > MAX_DEREGISTRATION_DELAY_S:
         raise ValueError(
             f"deregistration_delay_s: must be in [0, {MAX_DEREGISTRATION_DELAY_S:g}], "
             f"got {deregistration_delay_s!r}"
         )
     if longest_request_s is not None:
-        delay = min(delay, _seconds(longest_request_s, "longest_request_s"))
+        delay = min(delay, seconds(longest_request_s, "longest_request_s"))
     return propagation_s + delay

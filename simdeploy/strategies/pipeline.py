@@ -45,7 +45,6 @@ soaking is not lack of progress, so the pipeline itself watches none.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -53,11 +52,11 @@ import simpy
 from simdeploy.analysis import HealthWatch
 from simdeploy.analysis_run import AnalysisRun, stops_rollout
 from simdeploy.scenario import Canary, HealthGate, Recreate, RollingUpdate
+from simdeploy.strategies.context import Rollout
 
 if TYPE_CHECKING:
     from simdeploy.analysis_spec import ArgoAnalysis
     from simdeploy.scenario import Pipeline, PipelineStage, TrackSpec, TrackStrategy
-    from simdeploy.strategies.context import Rollout
     from simdeploy.tracks import TrackDeployment
 
 __all__ = ["roll_out"]
@@ -83,12 +82,9 @@ def _track_context(ctx: Rollout, track: TrackDeployment, new_version: int) -> Ro
     """The context a track's own strategy works in: its ReplicaSets, its Service."""
     live = [rs for rs in track.replica_sets if rs.spec > 0 and rs.version != new_version]
     stable = live[0] if live else track.replica_sets[0]
-    tctx = replace(ctx, cluster=track, service=track.service, stable=stable,
-                   new_version=new_version, track=track.name, track_replicas=track.replicas,
-                   tracks=None, outcome=None, finished_at=None, deadline_exceeded=False,
-                   deadline_exceeded_ever=False, paused=False, watching_deadline=True,
-                   last_progress_s=ctx.env.now, on_deadline=[], undo_to=None,
-                   _progress_counts=(0, 0, 0, 0), _wake=None)
+    tctx = Rollout(ctx.env, ctx.scenario, track, track.service, ctx.recorder,  # type: ignore[arg-type]
+                   stable, new_version, ctx.provider, track=track.name,
+                   track_replicas=track.replicas, last_progress_s=ctx.env.now)
 
     def deadline_passed() -> None:
         ctx.deadline_exceeded_ever = True
